@@ -1,0 +1,551 @@
+//! Configuration: one validated struct, built from TOML.
+//!
+//! The file format is documented key by key in `config/switchboard.toml`, which is also embedded in
+//! the binary as the defaults ([`Config::embedded`]). Parsing is two-phase: serde reads the raw shape
+//! (unknown keys are rejected so a typo never silently falls back to a default), then
+//! [`Config::validate`] checks cross-references and ranges. Every error names the key it is about,
+//! e.g. `tenants[0].queues[1].skills: queue "vip" requires no skill`.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// The defaults shipped with the binary: the documented example file itself.
+pub const EMBEDDED_TOML: &str = include_str!("../config/switchboard.toml");
+
+/// Largest capacity an agent or bot may declare; keeps utilisation keys exact (see `router::agents`).
+pub const MAX_CAPACITY: u32 = 100_000;
+
+/// A configuration problem, naming the key and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {reason}")]
+pub struct ConfigError {
+    /// Dotted path of the offending key, e.g. `tenants[0].sla.vip_secs`.
+    pub key: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl ConfigError {
+    fn new(key: impl Into<String>, reason: impl Into<String>) -> Self {
+        ConfigError {
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The whole validated configuration.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Tenants, each with its own router. The first one is the default tenant.
+    #[serde(default = "default_tenants")]
+    pub tenants: Vec<TenantConfig>,
+}
+
+fn default_tenants() -> Vec<TenantConfig> {
+    vec![TenantConfig::default()]
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            tenants: default_tenants(),
+        }
+    }
+}
+
+impl Config {
+    /// The configuration embedded in the binary (`config/switchboard.toml`).
+    pub fn embedded() -> Self {
+        // The embedded file is validated by a unit test, so failing here would be a build defect;
+        // falling back to the code defaults still gives a runnable gateway.
+        Self::from_toml_str(EMBEDDED_TOML).unwrap_or_default()
+    }
+
+    /// Parses and validates TOML text.
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let reason = e.message().to_string();
+            let key = e
+                .span()
+                .map(|span| describe_span(text, span))
+                .unwrap_or_else(|| "(file)".to_string());
+            ConfigError::new(key, reason)
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads, parses and validates a TOML file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new(path.display().to_string(), e.to_string()))?;
+        Self::from_toml_str(&text)
+    }
+
+    /// Checks ranges and cross-references that serde cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.tenants.is_empty() {
+            return Err(ConfigError::new("tenants", "at least one tenant is required"));
+        }
+        let mut ids = HashSet::new();
+        for (i, tenant) in self.tenants.iter().enumerate() {
+            let key = format!("tenants[{i}]");
+            if !ids.insert(tenant.id.as_str()) {
+                return Err(ConfigError::new(
+                    format!("{key}.id"),
+                    format!("tenant id {:?} is used twice", tenant.id),
+                ));
+            }
+            tenant.validate(&key)?;
+        }
+        Ok(())
+    }
+
+    /// The tenant used when a client does not name one.
+    pub fn default_tenant(&self) -> &TenantConfig {
+        // `validate` guarantees at least one tenant; the code default covers an unvalidated struct.
+        &self.tenants[0]
+    }
+}
+
+/// Turns a byte span into `line N` for serde errors that carry no key path.
+fn describe_span(text: &str, span: std::ops::Range<usize>) -> String {
+    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+    let snippet: String = text
+        .get(span)
+        .unwrap_or("")
+        .chars()
+        .take(40)
+        .collect::<String>()
+        .replace('\n', " ");
+    format!("line {line} ({})", snippet.trim())
+}
+
+/// One tenant: its queues, routing rules and policies.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TenantConfig {
+    /// Tenant id, as carried in agent tokens and connector keys.
+    pub id: String,
+    /// Queue used when no routing rule matches.
+    pub default_queue: String,
+    /// Queues, each with the skills an agent needs to serve it.
+    pub queues: Vec<QueueConfig>,
+    /// Routing rules, first match wins.
+    pub routes: Vec<RouteRule>,
+    /// Base priority and aging.
+    pub priority: PriorityConfig,
+    /// Answer-time targets per class.
+    pub sla: SlaConfig,
+    /// VIP fast lane.
+    pub vip: VipConfig,
+    /// Offers, grace periods, wrap-up, idle closes, sticky routing, queue updates.
+    pub timing: TimingConfig,
+}
+
+impl Default for TenantConfig {
+    fn default() -> Self {
+        TenantConfig {
+            id: "default".to_string(),
+            default_queue: "general".to_string(),
+            queues: vec![QueueConfig {
+                name: "general".to_string(),
+                skills: vec!["general".to_string()],
+            }],
+            routes: Vec::new(),
+            priority: PriorityConfig::default(),
+            sla: SlaConfig::default(),
+            vip: VipConfig::default(),
+            timing: TimingConfig::default(),
+        }
+    }
+}
+
+impl TenantConfig {
+    fn validate(&self, key: &str) -> Result<(), ConfigError> {
+        if self.id.trim().is_empty() {
+            return Err(ConfigError::new(format!("{key}.id"), "must not be empty"));
+        }
+        if self.queues.is_empty() {
+            return Err(ConfigError::new(
+                format!("{key}.queues"),
+                "at least one queue is required",
+            ));
+        }
+        let mut names = HashSet::new();
+        for (q, queue) in self.queues.iter().enumerate() {
+            let qkey = format!("{key}.queues[{q}]");
+            if queue.name.trim().is_empty() {
+                return Err(ConfigError::new(format!("{qkey}.name"), "must not be empty"));
+            }
+            if !names.insert(queue.name.as_str()) {
+                return Err(ConfigError::new(
+                    format!("{qkey}.name"),
+                    format!("queue {:?} is defined twice", queue.name),
+                ));
+            }
+            if queue.skills.is_empty() {
+                return Err(ConfigError::new(
+                    format!("{qkey}.skills"),
+                    format!(
+                        "queue {:?} requires no skill; name at least one so it is clear who serves it",
+                        queue.name
+                    ),
+                ));
+            }
+        }
+        if !names.contains(self.default_queue.as_str()) {
+            return Err(ConfigError::new(
+                format!("{key}.default_queue"),
+                format!("no queue is named {:?}", self.default_queue),
+            ));
+        }
+        for (r, rule) in self.routes.iter().enumerate() {
+            if !names.contains(rule.queue.as_str()) {
+                return Err(ConfigError::new(
+                    format!("{key}.routes[{r}].queue"),
+                    format!("no queue is named {:?}", rule.queue),
+                ));
+            }
+            if let Some(level) = rule.min_vip_level {
+                if level == 0 {
+                    return Err(ConfigError::new(
+                        format!("{key}.routes[{r}].min_vip_level"),
+                        "VIP levels start at 1",
+                    ));
+                }
+            }
+        }
+        self.priority.validate(&format!("{key}.priority"))?;
+        self.sla.validate(&format!("{key}.sla"))?;
+        self.vip.validate(&format!("{key}.vip"))?;
+        self.timing.validate(&format!("{key}.timing"))
+    }
+}
+
+/// A queue and the skills an agent must have to serve it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConfig {
+    /// Queue name, unique within the tenant.
+    pub name: String,
+    /// Every one of these skills is required.
+    pub skills: Vec<String>,
+}
+
+/// Which kind of customer a rule matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TierMatch {
+    /// Customers without a VIP level.
+    Standard,
+    /// Customers with any VIP level.
+    Vip,
+}
+
+/// Maps conversations to a queue. Every condition given must hold; an empty list matches anything.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteRule {
+    /// Target queue.
+    pub queue: String,
+    /// Intents, any of which matches.
+    #[serde(default)]
+    pub intents: Vec<String>,
+    /// Channels, any of which matches.
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// Languages, any of which matches.
+    #[serde(default)]
+    pub languages: Vec<String>,
+    /// Standard or VIP customers only.
+    #[serde(default)]
+    pub tier: Option<TierMatch>,
+    /// VIP customers of at least this level only.
+    #[serde(default)]
+    pub min_vip_level: Option<u8>,
+}
+
+/// Base priority points and aging. Waiting order within a lane is by
+/// `priority + aging_points_per_minute × minutes waited`, then arrival.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PriorityConfig {
+    /// Points a waiting conversation gains per minute; bounds how long anyone can be overtaken.
+    pub aging_points_per_minute: u32,
+    /// Points per VIP level (orders VIPs among themselves in the VIP lane).
+    pub vip_points_per_level: u32,
+    /// Points for a complaint intent.
+    pub complaint_points: u32,
+    /// Points for an urgent intent.
+    pub urgent_points: u32,
+    /// Points when the order value is at or above `high_value_order`.
+    pub high_value_points: u32,
+    /// Order value (minor currency units, e.g. fen) from which `high_value_points` apply.
+    pub high_value_order: u64,
+    /// Points when the conversation's sentiment is below the handoff threshold.
+    pub negative_sentiment_points: u32,
+    /// Intents that make a conversation a complaint.
+    pub complaint_intents: Vec<String>,
+    /// Intents that make a conversation urgent.
+    pub urgent_intents: Vec<String>,
+}
+
+impl Default for PriorityConfig {
+    fn default() -> Self {
+        PriorityConfig {
+            aging_points_per_minute: 10,
+            vip_points_per_level: 20,
+            complaint_points: 50,
+            urgent_points: 30,
+            high_value_points: 20,
+            high_value_order: 100_000,
+            negative_sentiment_points: 40,
+            complaint_intents: vec!["complaint".to_string()],
+            urgent_intents: vec!["urgent".to_string()],
+        }
+    }
+}
+
+impl PriorityConfig {
+    fn validate(&self, key: &str) -> Result<(), ConfigError> {
+        if self.aging_points_per_minute == 0 {
+            return Err(ConfigError::new(
+                format!("{key}.aging_points_per_minute"),
+                "must be at least 1, or low-priority conversations could wait forever",
+            ));
+        }
+        if self.aging_points_per_minute > 10_000 {
+            return Err(ConfigError::new(
+                format!("{key}.aging_points_per_minute"),
+                "must be at most 10000",
+            ));
+        }
+        for (name, value) in [
+            ("vip_points_per_level", self.vip_points_per_level),
+            ("complaint_points", self.complaint_points),
+            ("urgent_points", self.urgent_points),
+            ("high_value_points", self.high_value_points),
+            ("negative_sentiment_points", self.negative_sentiment_points),
+        ] {
+            if value > 100_000 {
+                return Err(ConfigError::new(
+                    format!("{key}.{name}"),
+                    "must be at most 100000",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Answer-time targets per class, in seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlaConfig {
+    /// VIP customers.
+    pub vip_secs: u32,
+    /// Complaints.
+    pub complaint_secs: u32,
+    /// Urgent tickets.
+    pub urgent_secs: u32,
+    /// Everyone else.
+    pub standard_secs: u32,
+}
+
+impl Default for SlaConfig {
+    fn default() -> Self {
+        SlaConfig {
+            vip_secs: 60,
+            complaint_secs: 60,
+            urgent_secs: 300,
+            standard_secs: 180,
+        }
+    }
+}
+
+impl SlaConfig {
+    fn validate(&self, key: &str) -> Result<(), ConfigError> {
+        for (name, value) in [
+            ("vip_secs", self.vip_secs),
+            ("complaint_secs", self.complaint_secs),
+            ("urgent_secs", self.urgent_secs),
+            ("standard_secs", self.standard_secs),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::new(format!("{key}.{name}"), "must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// VIP fast lane.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VipConfig {
+    /// Share of the tenant's available human capacity that only VIP conversations may take,
+    /// rounded down to whole slots. 0 disables the reserve; the lane ordering still applies.
+    pub reserved_share: f64,
+}
+
+impl Default for VipConfig {
+    fn default() -> Self {
+        VipConfig {
+            reserved_share: 0.1,
+        }
+    }
+}
+
+impl VipConfig {
+    fn validate(&self, key: &str) -> Result<(), ConfigError> {
+        if !(0.0..=0.9).contains(&self.reserved_share) {
+            return Err(ConfigError::new(
+                format!("{key}.reserved_share"),
+                "must be between 0.0 and 0.9 so standard customers are still served",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Timeouts and windows.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimingConfig {
+    /// An unanswered offer goes to the next agent after this long.
+    pub offer_timeout_secs: u32,
+    /// After this many offer timeouts in a row an agent is set away.
+    pub max_missed_offers: u32,
+    /// A disconnected agent's conversations are held this long for a reconnect.
+    pub agent_grace_secs: u32,
+    /// An agent's slot stays taken this long after a conversation ends.
+    pub wrap_up_secs: u32,
+    /// A conversation with no message for this long is closed; 0 never closes.
+    pub idle_close_secs: u32,
+    /// A returning customer is offered to their previous agent within this window; 0 disables.
+    pub sticky_window_secs: u32,
+    /// How long a returning customer waits for their previous agent before anyone may take them.
+    pub sticky_wait_secs: u32,
+    /// How often queue positions and estimated waits are recomputed and sent when changed.
+    pub queue_update_interval_ms: u32,
+    /// How many recent messages a conversation keeps for the agent who takes it over.
+    pub transcript_messages: u32,
+}
+
+impl Default for TimingConfig {
+    fn default() -> Self {
+        TimingConfig {
+            offer_timeout_secs: 15,
+            max_missed_offers: 3,
+            agent_grace_secs: 30,
+            wrap_up_secs: 10,
+            idle_close_secs: 900,
+            sticky_window_secs: 1800,
+            sticky_wait_secs: 10,
+            queue_update_interval_ms: 5000,
+            transcript_messages: 20,
+        }
+    }
+}
+
+impl TimingConfig {
+    fn validate(&self, key: &str) -> Result<(), ConfigError> {
+        let at_least_one = [
+            ("offer_timeout_secs", self.offer_timeout_secs),
+            ("max_missed_offers", self.max_missed_offers),
+            ("queue_update_interval_ms", self.queue_update_interval_ms),
+        ];
+        for (name, value) in at_least_one {
+            if value == 0 {
+                return Err(ConfigError::new(format!("{key}.{name}"), "must be at least 1"));
+            }
+        }
+        if self.queue_update_interval_ms < 100 {
+            return Err(ConfigError::new(
+                format!("{key}.queue_update_interval_ms"),
+                "must be at least 100 so updates cannot flood connectors",
+            ));
+        }
+        if self.transcript_messages > 1000 {
+            return Err(ConfigError::new(
+                format!("{key}.transcript_messages"),
+                "must be at most 1000",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for TierMatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TierMatch::Standard => "standard",
+            TierMatch::Vip => "vip",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_file_is_valid() {
+        let config = Config::from_toml_str(EMBEDDED_TOML).expect("embedded config must validate");
+        assert_eq!(config.default_tenant().id, "default");
+    }
+
+    #[test]
+    fn empty_file_gives_a_default_tenant() {
+        let config = Config::from_toml_str("").expect("empty config is valid");
+        assert_eq!(config, Config::default());
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = Config::from_toml_str("[[tenants]]\nid = \"a\"\nqueus = []\n").unwrap_err();
+        assert!(err.to_string().contains("queus"), "{err}");
+    }
+
+    #[test]
+    fn dangling_default_queue_names_the_key() {
+        let text = "[[tenants]]\nid = \"a\"\ndefault_queue = \"nope\"\n";
+        let err = Config::from_toml_str(text).unwrap_err();
+        assert_eq!(err.key, "tenants[0].default_queue");
+        assert!(err.reason.contains("nope"));
+    }
+
+    #[test]
+    fn route_to_unknown_queue_names_the_key() {
+        let text = "[[tenants]]\nid = \"a\"\n[[tenants.routes]]\nqueue = \"ghost\"\n";
+        let err = Config::from_toml_str(text).unwrap_err();
+        assert_eq!(err.key, "tenants[0].routes[0].queue");
+    }
+
+    #[test]
+    fn zero_aging_is_rejected() {
+        let text = "[[tenants]]\nid = \"a\"\n[tenants.priority]\naging_points_per_minute = 0\n";
+        let err = Config::from_toml_str(text).unwrap_err();
+        assert_eq!(err.key, "tenants[0].priority.aging_points_per_minute");
+    }
+
+    #[test]
+    fn wrong_type_is_reported_with_its_line() {
+        let text = "[[tenants]]\nid = \"a\"\n[tenants.sla]\nvip_secs = \"fast\"\n";
+        let err = Config::from_toml_str(text).unwrap_err();
+        assert!(err.key.starts_with("line 4"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_tenant_is_rejected() {
+        let text = "[[tenants]]\nid = \"a\"\n[[tenants]]\nid = \"a\"\n";
+        let err = Config::from_toml_str(text).unwrap_err();
+        assert_eq!(err.key, "tenants[1].id");
+    }
+}

@@ -1,0 +1,13 @@
+//! Switchboard: the realtime core between customer channels, AI bots and human agents.
+//!
+//! # Layout
+//! - [`router`]: the pure routing core — a deterministic state machine per tenant, commands in,
+//!   effects out, time passed in. No I/O, no clocks, no locks.
+//! - [`config`]: the one validated configuration struct, loaded from TOML.
+//!
+//! Start with `ARCHITECTURE.md` for the bird's-eye view and the invariants.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod router;

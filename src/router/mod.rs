@@ -1,0 +1,1583 @@
+//! The routing core: a deterministic state machine that decides who serves whom.
+//!
+//! [`Router::apply`] takes the current time and one [`Command`] and appends [`Effect`]s. It never
+//! reads a clock, touches a socket, spawns, locks or logs, so the same commands at the same times
+//! always give the same effects and the same state: benchmarks, property tests, the simulator and
+//! journal replay all drive this one entry point. One router serves one tenant.
+//!
+//! # Policies
+//! - **Queues and rules**: a conversation waits in the queue its tenant's first matching rule
+//!   names, else the default queue; only agents with every skill of the queue serve it.
+//! - **Order**: VIP lane first; then conversations taken back from an agent who left; then
+//!   `priority + aging × minutes waited`, highest first, kept as a time-invariant key
+//!   ([`policy::Policy::age_key`]); then arrival.
+//! - **VIP reserve**: a tenant-wide share of available human capacity that non-VIP conversations
+//!   never occupy (see `config/switchboard.toml`, `vip.reserved_share`).
+//! - **Agent choice**: lowest utilisation, then longest since the last offer, then the higher skill
+//!   level ([`agents::AgentIndex`]).
+//! - **Offers** time out and move on; agents who miss too many in a row are set away.
+//! - **Disconnects** hold conversations for a grace period; after it they go back to the head of
+//!   their lane with their original wait time.
+//! - **Sticky routing**: a returning customer is held briefly for their previous agent.
+//!
+//! # Invariants (checked after every command by the property tests, see [`Router::check_invariants`])
+//! - an agent never holds more conversations than its capacity;
+//! - a conversation is held by at most one agent, and that agent lists it exactly once;
+//! - every open conversation is in exactly one state, and a waiting one is in exactly one queue
+//!   (or held for its previous agent): none is lost;
+//! - work-conserving: nobody waits in a queue while an eligible agent it has not refused has a free
+//!   slot it may take.
+
+pub mod agents;
+pub mod ewt;
+pub mod policy;
+pub mod sticky;
+pub mod timers;
+pub mod types;
+pub mod waiting;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use crate::config::{TenantConfig, MAX_CAPACITY};
+
+use agents::{Agent, AgentIndex};
+use ewt::ServiceRate;
+use policy::{Policy, Ranking};
+use sticky::{customer_key, RecentAgents};
+use timers::{Timer, Timers};
+pub use types::*;
+use waiting::{WaitKey, WaitingQueue};
+
+/// How many waiting conversations one dispatch looks past when the ones ahead refused every free
+/// agent (each conversation remembers the agents that rejected it or let its offer time out).
+pub const SCAN_LIMIT: usize = 64;
+
+/// How many refusing agents a conversation remembers; older refusals are forgotten first.
+pub const MAX_EXCLUDED: usize = 8;
+
+/// How far from the back a new arrival's position is computed at once (see `WaitingQueue`).
+const POSITION_PROBE: usize = 64;
+
+/// A conversation the router knows about. Removed as soon as it is closed or abandoned.
+#[derive(Debug, Clone)]
+struct Conversation {
+    connector: ConnectorId,
+    profile: Arc<CustomerProfile>,
+    customer: u64,
+    queue: QueueId,
+    ranking: Ranking,
+    state: State,
+    agent: Option<AgentId>,
+    /// When the customer started waiting; kept across rescues so SLA and order stay honest.
+    waiting_since: Millis,
+    age: i64,
+    seq: u64,
+    rank: u8,
+    /// Present exactly while the conversation is in `waiting[queue]`.
+    wait_key: Option<WaitKey>,
+    /// Bumped on every state change so stale timers are ignored.
+    epoch: u32,
+    excluded: Vec<AgentId>,
+    sticky_for: Option<AgentId>,
+    predicted_ms: Option<Millis>,
+    last_update: Option<(u32, Option<Millis>)>,
+    answered: bool,
+    transcript: VecDeque<TranscriptLine>,
+    last_activity: Millis,
+}
+
+/// Read-only view of a conversation, for tests, the admin API and the simulator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationView<'a> {
+    /// Current state.
+    pub state: State,
+    /// Its queue.
+    pub queue: QueueId,
+    /// Its ranking.
+    pub class: Class,
+    /// Its lane.
+    pub lane: Lane,
+    /// Base priority points.
+    pub priority: u32,
+    /// The agent holding it.
+    pub agent: Option<AgentId>,
+    /// When it started waiting.
+    pub waiting_since: Millis,
+    /// Agents that refused it.
+    pub excluded: &'a [AgentId],
+    /// The previous agent it is held for, if any.
+    pub held_for: Option<AgentId>,
+}
+
+/// Read-only view of an agent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentView<'a> {
+    /// Human or bot.
+    pub role: Role,
+    /// Status.
+    pub status: AgentStatus,
+    /// Whether connected (false during grace).
+    pub connected: bool,
+    /// Conversations held.
+    pub load: u32,
+    /// Capacity.
+    pub capacity: u32,
+    /// What it holds.
+    pub held: &'a [ConversationId],
+}
+
+/// Tenant-wide sums for the VIP reserve, over available, connected human agents.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Reserve {
+    capacity: u64,
+    non_vip: u64,
+}
+
+impl Reserve {
+    fn non_vip_allowed(self, share: f64) -> bool {
+        let reserved = (self.capacity as f64 * share).floor() as u64;
+        self.non_vip < self.capacity.saturating_sub(reserved)
+    }
+}
+
+/// One tenant's router.
+#[derive(Debug, Clone)]
+pub struct Router {
+    policy: Policy,
+    conversations: FxHashMap<ConversationId, Conversation>,
+    agents: FxHashMap<AgentId, Agent>,
+    waiting: Vec<WaitingQueue>,
+    index: Vec<AgentIndex>,
+    rates: Vec<ServiceRate>,
+    timers: Timers,
+    recent: RecentAgents,
+    reserve: Reserve,
+    /// Set when a dispatch stopped because of the VIP reserve, so loosening it re-dispatches.
+    reserve_blocked: bool,
+    queue_updates_armed: bool,
+    /// Queues to dispatch before `apply` returns.
+    dirty: Vec<QueueId>,
+    /// Agents whose slots freed during this command (their held customers go first).
+    freed: Vec<AgentId>,
+    seq: u64,
+    now: Millis,
+}
+
+impl Router {
+    /// A router for one tenant.
+    pub fn new(config: &TenantConfig) -> Self {
+        let policy = Policy::new(config);
+        let queues = policy.queues.len();
+        Router {
+            policy,
+            conversations: FxHashMap::default(),
+            agents: FxHashMap::default(),
+            waiting: vec![WaitingQueue::default(); queues],
+            index: vec![AgentIndex::default(); queues],
+            rates: vec![ServiceRate::default(); queues],
+            timers: Timers::default(),
+            recent: RecentAgents::default(),
+            reserve: Reserve::default(),
+            reserve_blocked: false,
+            queue_updates_armed: false,
+            dirty: Vec::new(),
+            freed: Vec::new(),
+            seq: 0,
+            now: 0,
+        }
+    }
+
+    /// The compiled policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// When the caller should send [`Command::Tick`] next, if anything is pending.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        self.timers.next_deadline()
+    }
+
+    /// Applies one command at time `now`, appending effects to `out`. Time never runs backwards:
+    /// an earlier `now` is treated as the latest seen.
+    pub fn apply(&mut self, now: Millis, command: Command, out: &mut Vec<Effect>) {
+        self.now = self.now.max(now);
+        self.fire_timers(out);
+        match command {
+            Command::Arrive {
+                conversation,
+                connector,
+                profile,
+                message,
+            } => self.arrive(conversation, connector, profile, message, out),
+            Command::CustomerMessage {
+                connector,
+                conversation,
+                message,
+            } => self.customer_message(connector, conversation, message, out),
+            Command::CustomerLeft {
+                connector,
+                conversation,
+            } => self.connector_end(connector, conversation, CloseReason::Customer, out),
+            Command::ConnectorClose {
+                connector,
+                conversation,
+            } => self.connector_end(connector, conversation, CloseReason::Connector, out),
+            Command::AgentConnect { agent, login } => self.connect(agent, login, out),
+            Command::AgentDisconnect { agent } => self.disconnect(agent, out),
+            Command::SetStatus {
+                agent,
+                status,
+                reason,
+            } => self.set_status(agent, status, reason, out),
+            Command::Accept {
+                agent,
+                conversation,
+            } => self.accept(agent, conversation, out),
+            Command::Reject {
+                agent,
+                conversation,
+            } => self.reject(agent, conversation, out),
+            Command::AgentMessage {
+                agent,
+                conversation,
+                message,
+            } => self.agent_message(agent, conversation, message, out),
+            Command::Transfer {
+                agent,
+                conversation,
+                target,
+            } => self.transfer(agent, conversation, target, out),
+            Command::AgentClose {
+                agent,
+                conversation,
+            } => self.agent_close(agent, conversation, out),
+            Command::Tick => {}
+        }
+        self.dispatch(out);
+    }
+
+    // ----- read-only views -------------------------------------------------------------------
+
+    /// A conversation, if it is open.
+    pub fn conversation(&self, id: ConversationId) -> Option<ConversationView<'_>> {
+        self.conversations.get(&id).map(|c| ConversationView {
+            state: c.state,
+            queue: c.queue,
+            class: c.ranking.class,
+            lane: c.ranking.lane,
+            priority: c.ranking.priority,
+            agent: c.agent,
+            waiting_since: c.waiting_since,
+            excluded: &c.excluded,
+            held_for: c.sticky_for,
+        })
+    }
+
+    /// An agent, if logged in.
+    pub fn agent(&self, id: AgentId) -> Option<AgentView<'_>> {
+        self.agents.get(&id).map(|a| AgentView {
+            role: a.role,
+            status: a.status,
+            connected: a.connected,
+            load: a.load(),
+            capacity: a.capacity,
+            held: &a.held,
+        })
+    }
+
+    /// Logged-in agents, in id order.
+    pub fn agent_ids(&self) -> Vec<AgentId> {
+        let mut ids: Vec<AgentId> = self.agents.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Conversations waiting in a queue, in service order.
+    pub fn waiting(&self, queue: QueueId) -> impl Iterator<Item = ConversationId> + '_ {
+        self.waiting
+            .get(usize::from(queue.0))
+            .into_iter()
+            .flat_map(|w| w.iter().map(|(_, c)| c))
+    }
+
+    /// How many conversations are open.
+    pub fn open_conversations(&self) -> usize {
+        self.conversations.len()
+    }
+
+    /// Whether a non-VIP conversation may take a slot now.
+    pub fn non_vip_allowed(&self) -> bool {
+        self.reserve.non_vip_allowed(self.policy.vip_reserved_share)
+    }
+
+    // ----- commands ----------------------------------------------------------------------------
+
+    fn arrive(
+        &mut self,
+        id: ConversationId,
+        connector: ConnectorId,
+        profile: CustomerProfile,
+        message: Option<Message>,
+        out: &mut Vec<Effect>,
+    ) {
+        if self.conversations.contains_key(&id) {
+            refuse(
+                out,
+                Requester::Connector(connector),
+                Some(id),
+                RefusalCode::DuplicateConversation,
+            );
+            return;
+        }
+        let now = self.now;
+        let queue = self.policy.route(&profile);
+        let ranking = self.policy.rank(&profile, false);
+        let customer = customer_key(&profile.customer_id);
+        self.seq += 1;
+        let mut transcript = VecDeque::new();
+        if let Some(message) = message {
+            push_bounded(
+                &mut transcript,
+                self.policy.transcript_len,
+                TranscriptLine {
+                    at: now,
+                    speaker: Speaker::Customer,
+                    message,
+                },
+            );
+        }
+        let conversation = Conversation {
+            connector,
+            profile: Arc::new(profile),
+            customer,
+            queue,
+            ranking,
+            state: State::Waiting,
+            agent: None,
+            waiting_since: now,
+            age: self.policy.age_key(now, ranking.priority),
+            seq: self.seq,
+            rank: 1,
+            wait_key: None,
+            epoch: 0,
+            excluded: Vec::new(),
+            sticky_for: None,
+            predicted_ms: None,
+            last_update: None,
+            answered: false,
+            transcript,
+            last_activity: now,
+        };
+        self.conversations.insert(id, conversation);
+        out.push(Effect::StateChanged {
+            conversation: id,
+            state: State::Waiting,
+            queue,
+        });
+        if !self.hold_for_previous_agent(id, queue, ranking, customer, out) {
+            self.enqueue(id, out);
+        }
+    }
+
+    /// Sticky routing: offers a returning customer to their previous agent, or holds them for it.
+    fn hold_for_previous_agent(
+        &mut self,
+        id: ConversationId,
+        queue: QueueId,
+        ranking: Ranking,
+        customer: u64,
+        out: &mut Vec<Effect>,
+    ) -> bool {
+        let window = self.policy.sticky_window_ms;
+        if window == 0 {
+            return false;
+        }
+        self.recent.expire(self.now, window);
+        let Some(previous) = self.recent.recall(customer, self.now, window) else {
+            return false;
+        };
+        let Some(agent) = self.agents.get(&previous) else {
+            return false;
+        };
+        if agent.level_for(queue).is_none() || agent.status == AgentStatus::Offline {
+            return false;
+        }
+        let vip = ranking.lane == Lane::Vip;
+        if agent.eligible() && (vip || self.non_vip_allowed()) {
+            self.offer(id, previous, out);
+            return true;
+        }
+        let epoch = match self.conversations.get_mut(&id) {
+            Some(c) => {
+                c.sticky_for = Some(previous);
+                c.epoch
+            }
+            None => return false,
+        };
+        if let Some(agent) = self.agents.get_mut(&previous) {
+            agent.sticky.push(id);
+        }
+        self.timers.set(
+            self.now + self.policy.sticky_wait_ms,
+            Timer::StickyExpire(id, epoch),
+        );
+        true
+    }
+
+    fn customer_message(
+        &mut self,
+        connector: ConnectorId,
+        id: ConversationId,
+        message: Message,
+        out: &mut Vec<Effect>,
+    ) {
+        let now = self.now;
+        let limit = self.policy.transcript_len;
+        let Some(c) = self
+            .conversations
+            .get_mut(&id)
+            .filter(|c| c.connector == connector)
+        else {
+            refuse(
+                out,
+                Requester::Connector(connector),
+                Some(id),
+                RefusalCode::UnknownConversation,
+            );
+            return;
+        };
+        if c.state == State::WrapUp {
+            refuse(
+                out,
+                Requester::Connector(connector),
+                Some(id),
+                RefusalCode::ConversationEnded,
+            );
+            return;
+        }
+        c.last_activity = now;
+        push_bounded(
+            &mut c.transcript,
+            limit,
+            TranscriptLine {
+                at: now,
+                speaker: Speaker::Customer,
+                message: message.clone(),
+            },
+        );
+        if let (Some(agent), State::Offered | State::Assigned | State::WithBot) = (c.agent, c.state)
+        {
+            out.push(Effect::ToAgent {
+                agent,
+                conversation: id,
+                message,
+            });
+        }
+    }
+
+    fn connector_end(
+        &mut self,
+        connector: ConnectorId,
+        id: ConversationId,
+        reason: CloseReason,
+        out: &mut Vec<Effect>,
+    ) {
+        match self.conversations.get(&id) {
+            Some(c) if c.connector == connector => {
+                if c.state == State::WrapUp {
+                    refuse(
+                        out,
+                        Requester::Connector(connector),
+                        Some(id),
+                        RefusalCode::ConversationEnded,
+                    );
+                } else {
+                    self.end(id, reason, out);
+                }
+            }
+            _ => refuse(
+                out,
+                Requester::Connector(connector),
+                Some(id),
+                RefusalCode::UnknownConversation,
+            ),
+        }
+    }
+
+    fn connect(&mut self, id: AgentId, login: AgentLogin, out: &mut Vec<Effect>) {
+        if login.capacity == 0 || login.capacity > MAX_CAPACITY {
+            refuse(
+                out,
+                Requester::Agent(id),
+                None,
+                RefusalCode::InvalidCapacity,
+            );
+            return;
+        }
+        let skills: Vec<_> = login
+            .skills
+            .iter()
+            .filter_map(|(name, level)| {
+                self.policy
+                    .skill(name)
+                    .map(|s| (s, (*level).clamp(1, 10)))
+            })
+            .collect();
+        let queues: Vec<_> = self
+            .policy
+            .queues
+            .iter()
+            .enumerate()
+            .filter_map(|(i, q)| {
+                let levels: Option<Vec<u8>> = q
+                    .skills
+                    .iter()
+                    .map(|s| skills.iter().find(|(k, _)| k == s).map(|(_, l)| *l))
+                    .collect();
+                levels.map(|l| (QueueId(i as u16), l.into_iter().min().unwrap_or(1)))
+            })
+            .collect();
+        if self.agents.contains_key(&id) {
+            self.update_agent(id, |a| {
+                a.role = login.role;
+                a.capacity = login.capacity;
+                a.skills = skills;
+                a.queues = queues;
+                a.auto_accept = login.auto_accept;
+                a.connected = true;
+                a.epoch = a.epoch.wrapping_add(1);
+            });
+            let mut held = self
+                .agents
+                .get(&id)
+                .map(|a| a.held.clone())
+                .unwrap_or_default();
+            held.sort_unstable();
+            out.push(Effect::AgentResumed {
+                agent: id,
+                conversations: held,
+            });
+            return;
+        }
+        self.agents.insert(
+            id,
+            Agent {
+                id,
+                role: login.role,
+                capacity: login.capacity,
+                // Inserted unavailable, then made available through `update_agent`, so the
+                // indexes and reserve sums are maintained in exactly one place.
+                status: AgentStatus::Away,
+                connected: true,
+                epoch: 0,
+                held: Vec::new(),
+                non_vip_held: 0,
+                last_offer: 0,
+                skills,
+                queues,
+                auto_accept: login.auto_accept,
+                missed_in_row: 0,
+                sticky: Vec::new(),
+            },
+        );
+        self.update_agent(id, |a| a.status = AgentStatus::Available);
+        out.push(Effect::AgentStatusChanged {
+            agent: id,
+            status: AgentStatus::Available,
+            reason: StatusReason::Requested,
+        });
+    }
+
+    fn disconnect(&mut self, id: AgentId, out: &mut Vec<Effect>) {
+        let Some(epoch) = self.update_agent(id, |a| {
+            a.connected = false;
+            a.epoch = a.epoch.wrapping_add(1);
+            a.epoch
+        }) else {
+            refuse(out, Requester::Agent(id), None, RefusalCode::UnknownAgent);
+            return;
+        };
+        // An agent who cannot answer must not sit on pending offers: they go to someone else now.
+        let pending: Vec<ConversationId> = self.agents[&id]
+            .held
+            .iter()
+            .copied()
+            .filter(|c| self.conversations.get(c).map(|c| c.state) == Some(State::Offered))
+            .collect();
+        for conversation in pending {
+            self.withdraw(id, conversation, WithdrawReason::AgentGone, out);
+        }
+        if self.policy.grace_ms == 0 {
+            self.go_offline(id, StatusReason::GraceExpired, out);
+        } else {
+            self.timers
+                .set(self.now + self.policy.grace_ms, Timer::Grace(id, epoch));
+        }
+    }
+
+    fn set_status(
+        &mut self,
+        id: AgentId,
+        status: AgentStatus,
+        reason: StatusReason,
+        out: &mut Vec<Effect>,
+    ) {
+        if !self.agents.contains_key(&id) {
+            refuse(out, Requester::Agent(id), None, RefusalCode::UnknownAgent);
+            return;
+        }
+        if status == AgentStatus::Offline {
+            self.go_offline(id, reason, out);
+            return;
+        }
+        self.update_agent(id, |a| {
+            a.status = status;
+            if status == AgentStatus::Available {
+                a.missed_in_row = 0;
+            }
+        });
+        out.push(Effect::AgentStatusChanged {
+            agent: id,
+            status,
+            reason,
+        });
+    }
+
+    fn accept(&mut self, agent: AgentId, id: ConversationId, out: &mut Vec<Effect>) {
+        match self.conversations.get(&id) {
+            Some(c) if c.agent == Some(agent) && c.state == State::Offered => {
+                self.assign(id, out);
+            }
+            _ => refuse(
+                out,
+                Requester::Agent(agent),
+                Some(id),
+                RefusalCode::NotOffered,
+            ),
+        }
+    }
+
+    fn reject(&mut self, agent: AgentId, id: ConversationId, out: &mut Vec<Effect>) {
+        match self.conversations.get(&id) {
+            Some(c) if c.agent == Some(agent) && c.state == State::Offered => {
+                self.take_back(agent, id, out);
+            }
+            _ => refuse(
+                out,
+                Requester::Agent(agent),
+                Some(id),
+                RefusalCode::NotOffered,
+            ),
+        }
+    }
+
+    fn agent_message(
+        &mut self,
+        agent: AgentId,
+        id: ConversationId,
+        message: Message,
+        out: &mut Vec<Effect>,
+    ) {
+        let now = self.now;
+        let limit = self.policy.transcript_len;
+        let role = self.agents.get(&agent).map(|a| a.role);
+        let c = match self.conversations.get_mut(&id) {
+            Some(c) if c.agent == Some(agent) && c.state == State::Assigned => c,
+            _ => {
+                refuse(
+                    out,
+                    Requester::Agent(agent),
+                    Some(id),
+                    RefusalCode::NotAssigned,
+                );
+                return;
+            }
+        };
+        let from = match role {
+            Some(Role::Bot) => Speaker::Bot(agent),
+            _ => Speaker::Agent(agent),
+        };
+        c.last_activity = now;
+        push_bounded(
+            &mut c.transcript,
+            limit,
+            TranscriptLine {
+                at: now,
+                speaker: from,
+                message: message.clone(),
+            },
+        );
+        out.push(Effect::ToCustomer {
+            connector: c.connector,
+            conversation: id,
+            from,
+            message,
+        });
+    }
+
+    fn transfer(
+        &mut self,
+        agent: AgentId,
+        id: ConversationId,
+        target: TransferTarget,
+        out: &mut Vec<Effect>,
+    ) {
+        let held = self
+            .conversations
+            .get(&id)
+            .is_some_and(|c| c.agent == Some(agent) && c.state == State::Assigned);
+        if !held {
+            refuse(
+                out,
+                Requester::Agent(agent),
+                Some(id),
+                RefusalCode::NotAssigned,
+            );
+            return;
+        }
+        match target {
+            TransferTarget::Queue(name) => {
+                let Some(queue) = self.policy.queue_named(&name) else {
+                    refuse(
+                        out,
+                        Requester::Agent(agent),
+                        Some(id),
+                        RefusalCode::UnknownQueue,
+                    );
+                    return;
+                };
+                self.release(agent, id);
+                if let Some(c) = self.conversations.get_mut(&id) {
+                    c.queue = queue;
+                    exclude(&mut c.excluded, agent);
+                }
+                self.requeue(id, out);
+            }
+            TransferTarget::Agent(to) => {
+                let available = to != agent && self.agents.get(&to).is_some_and(|a| a.eligible());
+                if !available {
+                    refuse(
+                        out,
+                        Requester::Agent(agent),
+                        Some(id),
+                        RefusalCode::TargetUnavailable,
+                    );
+                    return;
+                }
+                self.release(agent, id);
+                self.offer(id, to, out);
+            }
+        }
+    }
+
+    fn agent_close(&mut self, agent: AgentId, id: ConversationId, out: &mut Vec<Effect>) {
+        match self.conversations.get(&id) {
+            Some(c) if c.agent == Some(agent) && c.state == State::Assigned => {
+                self.end(id, CloseReason::Agent, out);
+            }
+            _ => refuse(
+                out,
+                Requester::Agent(agent),
+                Some(id),
+                RefusalCode::NotAssigned,
+            ),
+        }
+    }
+
+    // ----- timers ----------------------------------------------------------------------------
+
+    fn fire_timers(&mut self, out: &mut Vec<Effect>) {
+        while let Some(timer) = self.timers.pop_due(self.now) {
+            match timer {
+                Timer::OfferTimeout(id, epoch) => self.offer_timed_out(id, epoch, out),
+                Timer::StickyExpire(id, epoch) => self.sticky_expired(id, epoch, out),
+                Timer::WrapUpEnd(id, epoch) => {
+                    let due = self
+                        .conversations
+                        .get(&id)
+                        .is_some_and(|c| c.epoch == epoch && c.state == State::WrapUp);
+                    if due {
+                        self.finish_wrap_up(id, out);
+                    }
+                }
+                Timer::Idle(id, epoch) => self.idle_check(id, epoch, out),
+                Timer::Grace(agent, epoch) => {
+                    let expired = self
+                        .agents
+                        .get(&agent)
+                        .is_some_and(|a| !a.connected && a.epoch == epoch);
+                    if expired {
+                        self.go_offline(agent, StatusReason::GraceExpired, out);
+                    }
+                }
+                Timer::QueueUpdates => {
+                    self.queue_updates_armed = false;
+                    self.send_queue_updates(out);
+                }
+            }
+        }
+    }
+
+    fn offer_timed_out(&mut self, id: ConversationId, epoch: u32, out: &mut Vec<Effect>) {
+        let agent = match self.conversations.get(&id) {
+            Some(c) if c.epoch == epoch && c.state == State::Offered => c.agent,
+            _ => None,
+        };
+        let Some(agent) = agent else { return };
+        out.push(Effect::OfferWithdrawn {
+            agent,
+            conversation: id,
+            reason: WithdrawReason::Timeout,
+        });
+        self.take_back(agent, id, out);
+        let max = self.policy.max_missed_offers;
+        let set_away = self
+            .update_agent(agent, |a| {
+                a.missed_in_row += 1;
+                let away = a.missed_in_row >= max && a.status == AgentStatus::Available;
+                if away {
+                    a.status = AgentStatus::Away;
+                }
+                away
+            })
+            .unwrap_or(false);
+        if set_away {
+            out.push(Effect::AgentStatusChanged {
+                agent,
+                status: AgentStatus::Away,
+                reason: StatusReason::MissedOffers,
+            });
+        }
+    }
+
+    fn sticky_expired(&mut self, id: ConversationId, epoch: u32, out: &mut Vec<Effect>) {
+        let agent = match self.conversations.get_mut(&id) {
+            Some(c) if c.epoch == epoch && c.state == State::Waiting => c.sticky_for.take(),
+            _ => None,
+        };
+        if let Some(agent) = agent {
+            if let Some(a) = self.agents.get_mut(&agent) {
+                a.sticky.retain(|c| *c != id);
+            }
+            self.enqueue(id, out);
+        }
+    }
+
+    fn idle_check(&mut self, id: ConversationId, epoch: u32, out: &mut Vec<Effect>) {
+        let idle_ms = self.policy.idle_ms;
+        let last = match self.conversations.get(&id) {
+            Some(c)
+                if c.epoch == epoch && matches!(c.state, State::Assigned | State::WithBot) =>
+            {
+                c.last_activity
+            }
+            _ => return,
+        };
+        if self.now >= last + idle_ms {
+            self.end(id, CloseReason::Idle, out);
+        } else {
+            self.timers.set(last + idle_ms, Timer::Idle(id, epoch));
+        }
+    }
+
+    // ----- transitions -----------------------------------------------------------------------
+
+    /// Puts a conversation into its queue at its arrival-time key and says where it stands.
+    fn enqueue(&mut self, id: ConversationId, out: &mut Vec<Effect>) {
+        let Some(c) = self.conversations.get_mut(&id) else {
+            return;
+        };
+        let key = WaitKey {
+            lane: c.ranking.lane,
+            rank: c.rank,
+            age: c.age,
+            seq: c.seq,
+        };
+        c.wait_key = Some(key);
+        let queue = c.queue;
+        let connector = c.connector;
+        let q = usize::from(queue.0);
+        self.waiting[q].insert(key, id);
+        mark(&mut self.dirty, queue);
+        if let Some(position) = self.waiting[q].position_from_back(&key, POSITION_PROBE) {
+            let ewt_ms = self.rates[q].estimate(self.now, position).map(round_to_second);
+            if let Some(c) = self.conversations.get_mut(&id) {
+                c.last_update = Some((position, ewt_ms));
+                c.predicted_ms = c.predicted_ms.or(ewt_ms);
+            }
+            out.push(Effect::QueueUpdate {
+                connector,
+                conversation: id,
+                position,
+                ewt_ms,
+            });
+        }
+        if !self.queue_updates_armed {
+            self.queue_updates_armed = true;
+            self.timers.set(
+                self.now + self.policy.queue_update_ms,
+                Timer::QueueUpdates,
+            );
+        }
+    }
+
+    /// Back to waiting after an agent let go of it: same key, so it keeps its place.
+    fn requeue(&mut self, id: ConversationId, out: &mut Vec<Effect>) {
+        let Some(c) = self.conversations.get_mut(&id) else {
+            return;
+        };
+        c.state = State::Waiting;
+        c.agent = None;
+        c.epoch = c.epoch.wrapping_add(1);
+        c.age = self.policy.age_key(c.waiting_since, c.ranking.priority);
+        let queue = c.queue;
+        out.push(Effect::StateChanged {
+            conversation: id,
+            state: State::Waiting,
+            queue,
+        });
+        self.enqueue(id, out);
+    }
+
+    fn offer(&mut self, id: ConversationId, agent_id: AgentId, out: &mut Vec<Effect>) {
+        let now = self.now;
+        let Some(c) = self.conversations.get_mut(&id) else {
+            return;
+        };
+        if let Some(key) = c.wait_key.take() {
+            let q = usize::from(c.queue.0);
+            self.waiting[q].remove(&key);
+            self.rates[q].record(now);
+        }
+        c.state = State::Offered;
+        c.agent = Some(agent_id);
+        c.sticky_for = None;
+        c.epoch = c.epoch.wrapping_add(1);
+        let epoch = c.epoch;
+        let vip = c.ranking.lane == Lane::Vip;
+        let queue = c.queue;
+        let returning_customer = self
+            .recent
+            .recall(c.customer, now, self.policy.sticky_window_ms)
+            == Some(agent_id);
+        let context = Arc::new(OfferContext {
+            queue,
+            class: c.ranking.class,
+            profile: (*c.profile).clone(),
+            transcript: c.transcript.iter().cloned().collect(),
+            waited_ms: now.saturating_sub(c.waiting_since),
+            returning_customer,
+        });
+        let auto_accept = self
+            .update_agent(agent_id, |a| {
+                a.held.push(id);
+                if !vip {
+                    a.non_vip_held += 1;
+                }
+                a.last_offer = now;
+                a.auto_accept
+            })
+            .unwrap_or(false);
+        out.push(Effect::StateChanged {
+            conversation: id,
+            state: State::Offered,
+            queue,
+        });
+        out.push(Effect::Offer {
+            agent: agent_id,
+            conversation: id,
+            context,
+            auto_accepted: auto_accept,
+        });
+        if auto_accept {
+            self.assign(id, out);
+        } else {
+            self.timers.set(
+                now + self.policy.offer_timeout_ms,
+                Timer::OfferTimeout(id, epoch),
+            );
+        }
+    }
+
+    fn assign(&mut self, id: ConversationId, out: &mut Vec<Effect>) {
+        let now = self.now;
+        let Some(c) = self.conversations.get_mut(&id) else {
+            return;
+        };
+        let Some(agent) = c.agent else { return };
+        c.state = State::Assigned;
+        c.epoch = c.epoch.wrapping_add(1);
+        c.last_activity = now;
+        let epoch = c.epoch;
+        let queue = c.queue;
+        let connector = c.connector;
+        let first_answer = !c.answered;
+        c.answered = true;
+        let waited = now.saturating_sub(c.waiting_since);
+        let class = c.ranking.class;
+        let predicted_ms = c.predicted_ms;
+        if let Some(a) = self.agents.get_mut(&agent) {
+            a.missed_in_row = 0;
+        }
+        out.push(Effect::StateChanged {
+            conversation: id,
+            state: State::Assigned,
+            queue,
+        });
+        out.push(Effect::AgentJoined {
+            connector,
+            conversation: id,
+            agent,
+        });
+        if first_answer {
+            out.push(Effect::WaitObserved {
+                queue,
+                class,
+                predicted_ms,
+                actual_ms: waited,
+                sla_met: waited <= self.policy.sla_ms(class),
+            });
+        }
+        if self.policy.idle_ms > 0 {
+            self.timers
+                .set(now + self.policy.idle_ms, Timer::Idle(id, epoch));
+        }
+    }
+
+    /// An offer the agent did not take (rejected or timed out) goes back to waiting.
+    fn take_back(&mut self, agent: AgentId, id: ConversationId, out: &mut Vec<Effect>) {
+        self.release(agent, id);
+        if let Some(c) = self.conversations.get_mut(&id) {
+            exclude(&mut c.excluded, agent);
+        }
+        self.requeue(id, out);
+    }
+
+    fn withdraw(
+        &mut self,
+        agent: AgentId,
+        id: ConversationId,
+        reason: WithdrawReason,
+        out: &mut Vec<Effect>,
+    ) {
+        out.push(Effect::OfferWithdrawn {
+            agent,
+            conversation: id,
+            reason,
+        });
+        self.release(agent, id);
+        self.requeue(id, out);
+    }
+
+    /// Frees the agent's slot for a conversation (the conversation's own state is the caller's).
+    fn release(&mut self, agent: AgentId, id: ConversationId) {
+        let vip = self
+            .conversations
+            .get(&id)
+            .is_some_and(|c| c.ranking.lane == Lane::Vip);
+        self.release_slot(agent, id, vip);
+    }
+
+    fn release_slot(&mut self, agent: AgentId, id: ConversationId, vip: bool) {
+        self.update_agent(agent, |a| {
+            if let Some(pos) = a.held.iter().position(|c| *c == id) {
+                a.held.remove(pos);
+                if !vip {
+                    a.non_vip_held -= 1;
+                }
+            }
+        });
+    }
+
+    /// Ends a conversation for the reason given, from whatever open state it is in.
+    fn end(&mut self, id: ConversationId, reason: CloseReason, out: &mut Vec<Effect>) {
+        let Some(c) = self.conversations.get_mut(&id) else {
+            return;
+        };
+        let (state, agent, connector, queue) = (c.state, c.agent, c.connector, c.queue);
+        match state {
+            State::Waiting => {
+                let q = usize::from(queue.0);
+                if let Some(key) = c.wait_key.take() {
+                    self.waiting[q].remove(&key);
+                }
+                if let Some(held_for) = c.sticky_for.take() {
+                    if let Some(a) = self.agents.get_mut(&held_for) {
+                        a.sticky.retain(|x| *x != id);
+                    }
+                }
+                self.finish(id, reason, None, reason == CloseReason::Customer, out);
+            }
+            State::Offered => {
+                if let Some(agent) = agent {
+                    out.push(Effect::OfferWithdrawn {
+                        agent,
+                        conversation: id,
+                        reason: WithdrawReason::Ended,
+                    });
+                    self.release(agent, id);
+                }
+                self.finish(id, reason, None, reason == CloseReason::Customer, out);
+            }
+            State::Assigned | State::WithBot => {
+                let Some(agent) = agent else { return };
+                let customer = c.customer;
+                c.epoch = c.epoch.wrapping_add(1);
+                let epoch = c.epoch;
+                out.push(Effect::Ended {
+                    connector,
+                    agent: Some(agent),
+                    conversation: id,
+                    reason,
+                    abandoned: false,
+                });
+                let human = self.agents.get(&agent).is_some_and(|a| a.role == Role::Human);
+                if human && self.policy.sticky_window_ms > 0 {
+                    self.recent.remember(customer, agent, self.now);
+                }
+                if human && self.policy.wrap_up_ms > 0 {
+                    if let Some(c) = self.conversations.get_mut(&id) {
+                        c.state = State::WrapUp;
+                    }
+                    out.push(Effect::StateChanged {
+                        conversation: id,
+                        state: State::WrapUp,
+                        queue,
+                    });
+                    self.timers.set(
+                        self.now + self.policy.wrap_up_ms,
+                        Timer::WrapUpEnd(id, epoch),
+                    );
+                } else {
+                    self.finish_wrap_up(id, out);
+                }
+            }
+            State::WrapUp | State::Closed | State::Abandoned => {}
+        }
+    }
+
+    /// Wrap-up over: the slot frees and the conversation is forgotten.
+    fn finish_wrap_up(&mut self, id: ConversationId, out: &mut Vec<Effect>) {
+        let Some(c) = self.conversations.remove(&id) else {
+            return;
+        };
+        if let Some(agent) = c.agent {
+            self.release_slot(agent, id, c.ranking.lane == Lane::Vip);
+        }
+        out.push(Effect::StateChanged {
+            conversation: id,
+            state: State::Closed,
+            queue: c.queue,
+        });
+    }
+
+    /// Closes or abandons a conversation that holds no slot, and forgets it.
+    fn finish(
+        &mut self,
+        id: ConversationId,
+        reason: CloseReason,
+        agent: Option<AgentId>,
+        abandoned: bool,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(c) = self.conversations.remove(&id) else {
+            return;
+        };
+        out.push(Effect::Ended {
+            connector: c.connector,
+            agent,
+            conversation: id,
+            reason,
+            abandoned,
+        });
+        out.push(Effect::StateChanged {
+            conversation: id,
+            state: if abandoned {
+                State::Abandoned
+            } else {
+                State::Closed
+            },
+            queue: c.queue,
+        });
+    }
+
+    /// The agent leaves for good: what it held goes back to the head of its lane.
+    fn go_offline(&mut self, id: AgentId, reason: StatusReason, out: &mut Vec<Effect>) {
+        if self
+            .update_agent(id, |a| a.status = AgentStatus::Offline)
+            .is_none()
+        {
+            return;
+        }
+        let Some(agent) = self.agents.remove(&id) else {
+            return;
+        };
+        for conversation in agent.sticky {
+            if let Some(c) = self.conversations.get_mut(&conversation) {
+                c.sticky_for = None;
+            }
+            self.enqueue(conversation, out);
+        }
+        for conversation in agent.held {
+            let Some(c) = self.conversations.get_mut(&conversation) else {
+                continue;
+            };
+            match c.state {
+                State::Offered => {
+                    out.push(Effect::OfferWithdrawn {
+                        agent: id,
+                        conversation,
+                        reason: WithdrawReason::AgentGone,
+                    });
+                    self.requeue(conversation, out);
+                }
+                State::Assigned | State::WithBot => {
+                    c.rank = 0;
+                    self.requeue(conversation, out);
+                }
+                State::WrapUp => {
+                    if let Some(c) = self.conversations.remove(&conversation) {
+                        out.push(Effect::StateChanged {
+                            conversation,
+                            state: State::Closed,
+                            queue: c.queue,
+                        });
+                    }
+                }
+                State::Waiting | State::Closed | State::Abandoned => {}
+            }
+        }
+        out.push(Effect::AgentStatusChanged {
+            agent: id,
+            status: AgentStatus::Offline,
+            reason,
+        });
+    }
+
+    // ----- dispatch ----------------------------------------------------------------------------
+
+    /// Changes an agent and keeps the indexes and reserve sums true. The only place that does.
+    fn update_agent<R>(&mut self, id: AgentId, change: impl FnOnce(&mut Agent) -> R) -> Option<R> {
+        let share = self.policy.vip_reserved_share;
+        let agent = self.agents.get_mut(&id)?;
+        let was_eligible = agent.eligible();
+        let old_load = agent.load();
+        let allowed_before = self.reserve.non_vip_allowed(share);
+        if was_eligible {
+            for (q, level) in &agent.queues {
+                self.index[usize::from(q.0)].remove(&agent.index_entry(*level));
+            }
+        }
+        if agent.counts_for_reserve() {
+            self.reserve.capacity -= u64::from(agent.capacity);
+            self.reserve.non_vip -= u64::from(agent.non_vip_held);
+        }
+        let result = change(agent);
+        if agent.counts_for_reserve() {
+            self.reserve.capacity += u64::from(agent.capacity);
+            self.reserve.non_vip += u64::from(agent.non_vip_held);
+        }
+        if agent.eligible() {
+            for (q, level) in &agent.queues {
+                self.index[usize::from(q.0)].insert(agent.index_entry(*level));
+            }
+            if !was_eligible || agent.load() < old_load {
+                if !agent.sticky.is_empty() {
+                    mark_agent(&mut self.freed, id);
+                }
+                for (q, _) in &agent.queues {
+                    mark(&mut self.dirty, *q);
+                }
+            }
+        }
+        if self.reserve_blocked && !allowed_before && self.reserve.non_vip_allowed(share) {
+            self.reserve_blocked = false;
+            for q in 0..self.waiting.len() {
+                mark(&mut self.dirty, QueueId(q as u16));
+            }
+        }
+        Some(result)
+    }
+
+    /// Offers waiting conversations to free agents until no pair is left: returning customers to
+    /// their previous agent first, then queues in order of their most urgent conversation.
+    fn dispatch(&mut self, out: &mut Vec<Effect>) {
+        while !self.freed.is_empty() || !self.dirty.is_empty() {
+            for agent in std::mem::take(&mut self.freed) {
+                self.serve_sticky(agent, out);
+            }
+            let mut queues = std::mem::take(&mut self.dirty);
+            queues.sort_by_key(|q| self.waiting[usize::from(q.0)].first().map(|(k, _)| *k));
+            for queue in queues {
+                self.dispatch_queue(queue, out);
+            }
+        }
+    }
+
+    fn serve_sticky(&mut self, agent_id: AgentId, out: &mut Vec<Effect>) {
+        loop {
+            let Some(agent) = self.agents.get(&agent_id) else {
+                return;
+            };
+            if !agent.eligible() {
+                return;
+            }
+            let non_vip_ok = self.non_vip_allowed();
+            let next = agent.sticky.iter().copied().find(|c| {
+                non_vip_ok
+                    || self
+                        .conversations
+                        .get(c)
+                        .is_some_and(|c| c.ranking.lane == Lane::Vip)
+            });
+            let Some(conversation) = next else { return };
+            if let Some(a) = self.agents.get_mut(&agent_id) {
+                a.sticky.retain(|c| *c != conversation);
+            }
+            self.offer(conversation, agent_id, out);
+        }
+    }
+
+    fn dispatch_queue(&mut self, queue: QueueId, out: &mut Vec<Effect>) {
+        let q = usize::from(queue.0);
+        loop {
+            let non_vip_ok = self.non_vip_allowed();
+            let index = &self.index[q];
+            if index.is_empty() {
+                return;
+            }
+            let mut pick = None;
+            for (key, id) in self.waiting[q].iter().take(SCAN_LIMIT) {
+                if key.lane == Lane::Standard && !non_vip_ok {
+                    self.reserve_blocked = true;
+                    break;
+                }
+                let excluded: &[AgentId] = self
+                    .conversations
+                    .get(&id)
+                    .map(|c| c.excluded.as_slice())
+                    .unwrap_or(&[]);
+                if let Some(agent) = index.best(excluded) {
+                    pick = Some((id, agent));
+                    break;
+                }
+            }
+            let Some((id, agent)) = pick else { return };
+            self.offer(id, agent, out);
+        }
+    }
+
+    /// Sends position and estimated-wait updates to every waiting customer whose figures changed.
+    fn send_queue_updates(&mut self, out: &mut Vec<Effect>) {
+        let now = self.now;
+        let mut any_waiting = false;
+        for (q, waiting) in self.waiting.iter().enumerate() {
+            for (position, (_, id)) in (1u32..).zip(waiting.iter()) {
+                any_waiting = true;
+                let Some(c) = self.conversations.get_mut(&id) else {
+                    continue;
+                };
+                let ewt_ms = self.rates[q].estimate(now, position).map(round_to_second);
+                let figures = Some((position, ewt_ms));
+                if c.last_update != figures {
+                    c.last_update = figures;
+                    c.predicted_ms = c.predicted_ms.or(ewt_ms);
+                    out.push(Effect::QueueUpdate {
+                        connector: c.connector,
+                        conversation: id,
+                        position,
+                        ewt_ms,
+                    });
+                }
+            }
+        }
+        if any_waiting {
+            self.queue_updates_armed = true;
+            self.timers
+                .set(now + self.policy.queue_update_ms, Timer::QueueUpdates);
+        }
+    }
+
+    // ----- self-check ----------------------------------------------------------------------------
+
+    /// Checks every structural invariant; the property tests call this after every command.
+    /// Linear in the router's size: a test and debugging aid, never called on the hot path.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let share = self.policy.vip_reserved_share;
+        let mut reserve = Reserve::default();
+        for (id, a) in &self.agents {
+            if a.load() > a.capacity {
+                return Err(format!("{id:?} holds {} > capacity {}", a.load(), a.capacity));
+            }
+            let mut non_vip = 0;
+            for (i, c) in a.held.iter().enumerate() {
+                if a.held[..i].contains(c) {
+                    return Err(format!("{id:?} lists {c:?} twice"));
+                }
+                let conv = self
+                    .conversations
+                    .get(c)
+                    .ok_or_else(|| format!("{id:?} holds unknown {c:?}"))?;
+                if conv.agent != Some(*id)
+                    || !matches!(
+                        conv.state,
+                        State::Offered | State::Assigned | State::WrapUp | State::WithBot
+                    )
+                {
+                    return Err(format!("{id:?} holds {c:?} in {:?}", conv.state));
+                }
+                if conv.ranking.lane != Lane::Vip {
+                    non_vip += 1;
+                }
+            }
+            if non_vip != a.non_vip_held {
+                return Err(format!("{id:?} non-VIP count {} != {non_vip}", a.non_vip_held));
+            }
+            for c in &a.sticky {
+                if self.conversations.get(c).and_then(|c| c.sticky_for) != Some(*id) {
+                    return Err(format!("{id:?} holds sticky {c:?} not held for it"));
+                }
+            }
+            for (q, level) in &a.queues {
+                let listed = self.index[usize::from(q.0)].contains(&a.index_entry(*level));
+                if listed != a.eligible() {
+                    return Err(format!("{id:?} index membership in {q:?} is {listed}"));
+                }
+            }
+            if a.counts_for_reserve() {
+                reserve.capacity += u64::from(a.capacity);
+                reserve.non_vip += u64::from(a.non_vip_held);
+            }
+        }
+        if reserve != self.reserve {
+            return Err(format!("reserve sums {:?} != {reserve:?}", self.reserve));
+        }
+        let indexed: usize = self.index.iter().map(AgentIndex::len).sum();
+        let expected: usize = self
+            .agents
+            .values()
+            .filter(|a| a.eligible())
+            .map(|a| a.queues.len())
+            .sum();
+        if indexed != expected {
+            return Err(format!("index holds {indexed} entries, expected {expected}"));
+        }
+        let mut queued = 0;
+        for (id, c) in &self.conversations {
+            if c.state.is_final() {
+                return Err(format!("{id:?} is {:?} but still open", c.state));
+            }
+            if let Some(agent) = c.agent {
+                let holds = self.agents.get(&agent).is_some_and(|a| a.held.contains(id));
+                if !holds && c.state != State::Waiting {
+                    return Err(format!("{id:?} names {agent:?}, which does not hold it"));
+                }
+            }
+            match (c.state, c.wait_key, c.sticky_for) {
+                (State::Waiting, Some(key), None) => {
+                    queued += 1;
+                    let found = self.waiting[usize::from(c.queue.0)]
+                        .iter()
+                        .any(|(k, x)| *k == key && x == *id);
+                    if !found {
+                        return Err(format!("{id:?} waits but is not in its queue"));
+                    }
+                    if c.agent.is_some() {
+                        return Err(format!("{id:?} waits but names an agent"));
+                    }
+                }
+                (State::Waiting, None, Some(agent)) => {
+                    let holds = self.agents.get(&agent).is_some_and(|a| a.sticky.contains(id));
+                    if !holds {
+                        return Err(format!("{id:?} is held for {agent:?}, which forgot it"));
+                    }
+                }
+                (State::Waiting, _, _) => return Err(format!("{id:?} waits nowhere")),
+                (_, None, None) => {
+                    if c.agent.is_none() {
+                        return Err(format!("{id:?} is {:?} with no agent", c.state));
+                    }
+                }
+                (state, _, _) => return Err(format!("{id:?} is {state:?} yet waits")),
+            }
+        }
+        let in_queues: usize = self.waiting.iter().map(WaitingQueue::len).sum();
+        if in_queues != queued {
+            return Err(format!("queues hold {in_queues}, conversations say {queued}"));
+        }
+        // Work-conserving: nobody waits while an agent it has not refused could take it.
+        let non_vip_ok = self.reserve.non_vip_allowed(share);
+        for (q, waiting) in self.waiting.iter().enumerate() {
+            if waiting.len() > SCAN_LIMIT {
+                continue;
+            }
+            for (key, id) in waiting.iter() {
+                if key.lane == Lane::Standard && !non_vip_ok {
+                    continue;
+                }
+                let excluded = self
+                    .conversations
+                    .get(&id)
+                    .map(|c| c.excluded.as_slice())
+                    .unwrap_or(&[]);
+                if let Some(agent) = self.index[q].best(excluded) {
+                    return Err(format!("{id:?} waits while {agent:?} has a free slot"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn refuse(
+    out: &mut Vec<Effect>,
+    to: Requester,
+    conversation: Option<ConversationId>,
+    code: RefusalCode,
+) {
+    out.push(Effect::Refused {
+        to,
+        conversation,
+        code,
+    });
+}
+
+fn push_bounded<T>(buffer: &mut VecDeque<T>, limit: usize, item: T) {
+    if limit == 0 {
+        return;
+    }
+    if buffer.len() >= limit {
+        buffer.pop_front();
+    }
+    buffer.push_back(item);
+}
+
+fn exclude(excluded: &mut Vec<AgentId>, agent: AgentId) {
+    if excluded.contains(&agent) {
+        return;
+    }
+    if excluded.len() >= MAX_EXCLUDED {
+        excluded.remove(0);
+    }
+    excluded.push(agent);
+}
+
+fn mark(dirty: &mut Vec<QueueId>, queue: QueueId) {
+    if !dirty.contains(&queue) {
+        dirty.push(queue);
+    }
+}
+
+fn mark_agent(freed: &mut Vec<AgentId>, agent: AgentId) {
+    if !freed.contains(&agent) {
+        freed.push(agent);
+    }
+}
+
+/// Estimates are told in whole seconds; finer changes are noise to a customer.
+fn round_to_second(ms: Millis) -> Millis {
+    ms.div_ceil(1000) * 1000
+}
