@@ -90,7 +90,10 @@ impl Config {
     /// Checks ranges and cross-references that serde cannot express.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.tenants.is_empty() {
-            return Err(ConfigError::new("tenants", "at least one tenant is required"));
+            return Err(ConfigError::new(
+                "tenants",
+                "at least one tenant is required",
+            ));
         }
         let mut ids = HashSet::new();
         for (i, tenant) in self.tenants.iter().enumerate() {
@@ -181,7 +184,10 @@ impl TenantConfig {
         for (q, queue) in self.queues.iter().enumerate() {
             let qkey = format!("{key}.queues[{q}]");
             if queue.name.trim().is_empty() {
-                return Err(ConfigError::new(format!("{qkey}.name"), "must not be empty"));
+                return Err(ConfigError::new(
+                    format!("{qkey}.name"),
+                    "must not be empty",
+                ));
             }
             if !names.insert(queue.name.as_str()) {
                 return Err(ConfigError::new(
@@ -378,7 +384,10 @@ impl SlaConfig {
             ("standard_secs", self.standard_secs),
         ] {
             if value == 0 {
-                return Err(ConfigError::new(format!("{key}.{name}"), "must be at least 1"));
+                return Err(ConfigError::new(
+                    format!("{key}.{name}"),
+                    "must be at least 1",
+                ));
             }
         }
         Ok(())
@@ -463,7 +472,10 @@ impl TimingConfig {
         ];
         for (name, value) in at_least_one {
             if value == 0 {
-                return Err(ConfigError::new(format!("{key}.{name}"), "must be at least 1"));
+                return Err(ConfigError::new(
+                    format!("{key}.{name}"),
+                    "must be at least 1",
+                ));
             }
         }
         if self.queue_update_interval_ms < 100 {

@@ -26,8 +26,12 @@ impl ServiceRate {
         self.departures.push_back(now);
     }
 
-    /// Estimated wait for the customer at `position` (1 = next), once anything has departed.
+    /// Estimated wait for the customer at `position` (1 = next), once two departures have been
+    /// seen: a single one says nothing about a rate.
     pub fn estimate(&self, now: Millis, position: u32) -> Option<Millis> {
+        if self.departures.len() < 2 {
+            return None;
+        }
         let oldest = *self.departures.front()?;
         let span = now.saturating_sub(oldest).max(1);
         let per_departure = span / self.departures.len() as Millis;

@@ -520,11 +520,7 @@ impl Router {
         let skills: Vec<_> = login
             .skills
             .iter()
-            .filter_map(|(name, level)| {
-                self.policy
-                    .skill(name)
-                    .map(|s| (s, (*level).clamp(1, 10)))
-            })
+            .filter_map(|(name, level)| self.policy.skill(name).map(|s| (s, (*level).clamp(1, 10))))
             .collect();
         let queues: Vec<_> = self
             .policy
@@ -869,9 +865,7 @@ impl Router {
     fn idle_check(&mut self, id: ConversationId, epoch: u32, out: &mut Vec<Effect>) {
         let idle_ms = self.policy.idle_ms;
         let last = match self.conversations.get(&id) {
-            Some(c)
-                if c.epoch == epoch && matches!(c.state, State::Assigned | State::WithBot) =>
-            {
+            Some(c) if c.epoch == epoch && matches!(c.state, State::Assigned | State::WithBot) => {
                 c.last_activity
             }
             _ => return,
@@ -903,7 +897,9 @@ impl Router {
         self.waiting[q].insert(key, id);
         mark(&mut self.dirty, queue);
         if let Some(position) = self.waiting[q].position_from_back(&key, POSITION_PROBE) {
-            let ewt_ms = self.rates[q].estimate(self.now, position).map(round_to_second);
+            let ewt_ms = self.rates[q]
+                .estimate(self.now, position)
+                .map(round_to_second);
             if let Some(c) = self.conversations.get_mut(&id) {
                 c.last_update = Some((position, ewt_ms));
                 c.predicted_ms = c.predicted_ms.or(ewt_ms);
@@ -917,10 +913,8 @@ impl Router {
         }
         if !self.queue_updates_armed {
             self.queue_updates_armed = true;
-            self.timers.set(
-                self.now + self.policy.queue_update_ms,
-                Timer::QueueUpdates,
-            );
+            self.timers
+                .set(self.now + self.policy.queue_update_ms, Timer::QueueUpdates);
         }
     }
 
@@ -1134,7 +1128,10 @@ impl Router {
                     reason,
                     abandoned: false,
                 });
-                let human = self.agents.get(&agent).is_some_and(|a| a.role == Role::Human);
+                let human = self
+                    .agents
+                    .get(&agent)
+                    .is_some_and(|a| a.role == Role::Human);
                 if human && self.policy.sticky_window_ms > 0 {
                     self.recent.remember(customer, agent, self.now);
                 }
@@ -1410,7 +1407,11 @@ impl Router {
         let mut reserve = Reserve::default();
         for (id, a) in &self.agents {
             if a.load() > a.capacity {
-                return Err(format!("{id:?} holds {} > capacity {}", a.load(), a.capacity));
+                return Err(format!(
+                    "{id:?} holds {} > capacity {}",
+                    a.load(),
+                    a.capacity
+                ));
             }
             let mut non_vip = 0;
             for (i, c) in a.held.iter().enumerate() {
@@ -1434,7 +1435,10 @@ impl Router {
                 }
             }
             if non_vip != a.non_vip_held {
-                return Err(format!("{id:?} non-VIP count {} != {non_vip}", a.non_vip_held));
+                return Err(format!(
+                    "{id:?} non-VIP count {} != {non_vip}",
+                    a.non_vip_held
+                ));
             }
             for c in &a.sticky {
                 if self.conversations.get(c).and_then(|c| c.sticky_for) != Some(*id) {
@@ -1463,7 +1467,9 @@ impl Router {
             .map(|a| a.queues.len())
             .sum();
         if indexed != expected {
-            return Err(format!("index holds {indexed} entries, expected {expected}"));
+            return Err(format!(
+                "index holds {indexed} entries, expected {expected}"
+            ));
         }
         let mut queued = 0;
         for (id, c) in &self.conversations {
@@ -1490,7 +1496,10 @@ impl Router {
                     }
                 }
                 (State::Waiting, None, Some(agent)) => {
-                    let holds = self.agents.get(&agent).is_some_and(|a| a.sticky.contains(id));
+                    let holds = self
+                        .agents
+                        .get(&agent)
+                        .is_some_and(|a| a.sticky.contains(id));
                     if !holds {
                         return Err(format!("{id:?} is held for {agent:?}, which forgot it"));
                     }
@@ -1506,7 +1515,9 @@ impl Router {
         }
         let in_queues: usize = self.waiting.iter().map(WaitingQueue::len).sum();
         if in_queues != queued {
-            return Err(format!("queues hold {in_queues}, conversations say {queued}"));
+            return Err(format!(
+                "queues hold {in_queues}, conversations say {queued}"
+            ));
         }
         // Work-conserving: nobody waits while an agent it has not refused could take it.
         let non_vip_ok = self.reserve.non_vip_allowed(share);

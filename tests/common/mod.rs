@@ -1,0 +1,4 @@
+//! Shared helpers for the integration tests.
+#![allow(dead_code)] // each test binary uses its own subset
+
+pub mod router;

@@ -1,0 +1,686 @@
+//! One readable scenario per routing policy: commands in, expected effects out.
+
+mod common;
+
+use common::router::*;
+use switchboard::router::*;
+
+#[test]
+fn an_arrival_is_offered_to_a_free_agent_and_accepting_assigns_it() {
+    let mut s = Script::default_tenant();
+    s.agent(1, &["general"], 2);
+    let fx = s.arrive(10, customer("c-10"));
+    assert_eq!(offers(&fx), vec![(a(1), c(10))]);
+    assert_eq!(s.state(10), Some(State::Offered));
+
+    s.advance(2_000);
+    let fx = s.accept(1, 10);
+    assert_eq!(s.state(10), Some(State::Assigned));
+    assert!(fx.contains(&Effect::AgentJoined {
+        connector: CONNECTOR,
+        conversation: c(10),
+        agent: a(1)
+    }));
+    let observed = fx.iter().find_map(|e| match e {
+        Effect::WaitObserved {
+            actual_ms, sla_met, ..
+        } => Some((*actual_ms, *sla_met)),
+        _ => None,
+    });
+    assert_eq!(
+        observed,
+        Some((2_000, true)),
+        "wait runs from arrival to accept"
+    );
+}
+
+#[test]
+fn routing_rules_pick_the_queue_and_unmatched_go_to_the_default() {
+    let mut s = Script::default_tenant();
+    let policy = s.router.policy().clone();
+    let general = policy.queue_named("general").unwrap();
+    let after_sales = policy.queue_named("after_sales").unwrap();
+    let vip_queue = policy.queue_named("vip").unwrap();
+    s.arrive(1, customer("x"));
+    s.arrive(2, with_intent("y", "refund"));
+    s.arrive(3, vip("z", 1));
+    let queue = |s: &Script, id| s.router.conversation(c(id)).unwrap().queue;
+    assert_eq!(queue(&s, 1), general);
+    assert_eq!(queue(&s, 2), after_sales);
+    assert_eq!(queue(&s, 3), vip_queue);
+}
+
+#[test]
+fn only_agents_with_every_skill_of_the_queue_are_offered() {
+    let mut s = Script::default_tenant();
+    s.agent(1, &["general"], 5); // lacks "vip"
+    let fx = s.arrive(1, vip("v", 2));
+    assert!(offers(&fx).is_empty(), "the vip queue needs general + vip");
+    let fx = s.agent(2, &["general", "vip"], 5);
+    assert_eq!(offers(&fx), vec![(a(2), c(1))]);
+}
+
+#[test]
+fn an_agent_never_gets_more_than_their_capacity() {
+    let mut s = Script::default_tenant();
+    s.agent(1, &["general"], 2);
+    for id in 1..=3 {
+        s.arrive(id, customer(&format!("c{id}")));
+    }
+    assert_eq!(s.load(1), 2);
+    assert_eq!(s.state(3), Some(State::Waiting));
+}
+
+#[test]
+fn assignment_prefers_lowest_utilisation_then_longest_idle_then_skill_level() {
+    let mut config = default_tenant();
+    config.vip.reserved_share = 0.0;
+    let mut s = Script::new(&config);
+    s.login(1, Role::Human, &["general"], 3, 4, true);
+    s.login(2, Role::Human, &["general"], 9, 4, true);
+    // Both idle and never offered: the higher skill level wins the tie.
+    assert_eq!(offers(&s.arrive(1, customer("a"))), vec![(a(2), c(1))]);
+    // Agent 2 is now at 1/4, agent 1 at 0/4: lower utilisation wins over skill.
+    s.advance(10);
+    assert_eq!(offers(&s.arrive(2, customer("b"))), vec![(a(1), c(2))]);
+    // Both at 1/4: agent 2 was offered longer ago.
+    s.advance(10);
+    assert_eq!(offers(&s.arrive(3, customer("c"))), vec![(a(2), c(3))]);
+    // Utilisation is a ratio, not a count: 1/4 beats 1/2.
+    s.login(3, Role::Human, &["general"], 5, 2, true);
+    s.advance(10);
+    assert_eq!(offers(&s.arrive(4, customer("d"))), vec![(a(3), c(4))]);
+    s.advance(10);
+    assert_eq!(offers(&s.arrive(5, customer("e"))), vec![(a(1), c(5))]);
+}
+
+#[test]
+fn a_vip_is_served_before_standard_customers_who_waited_longer() {
+    let mut config = default_tenant();
+    config.routes.clear(); // everyone in "general"
+    config.vip.reserved_share = 0.0;
+    config.timing.wrap_up_secs = 0;
+    let mut s = Script::new(&config);
+    s.agent(1, &["general"], 1);
+    s.arrive(1, customer("busy"));
+    s.accept(1, 1);
+    for id in 2..=5 {
+        s.advance(60_000);
+        s.arrive(id, customer(&format!("std{id}")));
+    }
+    s.advance(1_000);
+    s.arrive(9, vip("boss", 1));
+    let fx = s.close(1, 1);
+    assert_eq!(
+        offers(&fx),
+        vec![(a(1), c(9))],
+        "the VIP overtakes four who waited minutes"
+    );
+}
+
+#[test]
+fn the_vip_reserve_keeps_a_slot_free_for_the_next_vip() {
+    let mut config = default_tenant();
+    config.routes.clear();
+    config.vip.reserved_share = 0.1;
+    let mut s = Script::new(&config);
+    for id in 1..=10 {
+        s.login(id, Role::Human, &["general"], 5, 1, true);
+    }
+    for id in 1..=10 {
+        s.arrive(id, customer(&format!("std{id}")));
+    }
+    // 10 slots, 10% reserved: nine standard customers are served, the tenth waits.
+    let served = (1..=10)
+        .filter(|id| s.state(*id) == Some(State::Assigned))
+        .count();
+    assert_eq!(served, 9);
+    assert_eq!(s.state(10), Some(State::Waiting));
+    // A VIP arriving mid-surge is served at once from the reserve.
+    let fx = s.arrive(100, vip("vip", 1));
+    assert_eq!(offers(&fx).len(), 1);
+    assert_eq!(s.state(100), Some(State::Assigned));
+}
+
+#[test]
+fn aging_lets_a_long_wait_beat_a_slightly_higher_priority_newcomer() {
+    let mut config = default_tenant();
+    config.routes.clear();
+    config.vip.reserved_share = 0.0;
+    config.timing.wrap_up_secs = 0;
+    config.priority.aging_points_per_minute = 10;
+    config.priority.high_value_points = 20;
+    config.priority.complaint_points = 50;
+    let mut s = Script::new(&config);
+    s.agent(1, &["general"], 1);
+    s.arrive(1, customer("busy"));
+    s.accept(1, 1);
+
+    s.arrive(2, customer("patient")); // priority 0
+    s.advance(3 * 60_000); // +30 points of aging
+    let mut rich = customer("rich");
+    rich.order_value = Some(500_000); // +20 points, but 3 minutes later
+    s.arrive(3, rich);
+    s.arrive(4, with_intent("angry", "complaint")); // +50 points: overtakes
+    let fx = s.close(1, 1);
+    assert_eq!(offers(&fx), vec![(a(1), c(4))]);
+    s.accept(1, 4);
+    let fx = s.close(1, 4);
+    assert_eq!(
+        offers(&fx),
+        vec![(a(1), c(2))],
+        "30 points of waiting beat 20 of order value"
+    );
+}
+
+#[test]
+fn an_unanswered_offer_moves_on_and_three_misses_set_the_agent_away() {
+    let mut config = default_tenant();
+    config.routes.clear();
+    config.vip.reserved_share = 0.0;
+    let mut s = Script::new(&config);
+    s.agent(1, &["general"], 5);
+    s.arrive(1, customer("a"));
+    s.advance(1_000);
+    s.agent(2, &["general"], 5);
+    // Offer timeout is 15 s: the offer leaves agent 1 for agent 2.
+    let fx = s.advance(15_000);
+    assert!(fx.contains(&Effect::OfferWithdrawn {
+        agent: a(1),
+        conversation: c(1),
+        reason: WithdrawReason::Timeout
+    }));
+    assert_eq!(offers(&fx), vec![(a(2), c(1))]);
+    s.accept(2, 1);
+    // Two more misses in a row set agent 1 away, and they are told why.
+    for id in [2, 3] {
+        s.run(Command::SetStatus {
+            agent: a(2),
+            status: AgentStatus::Away,
+            reason: StatusReason::Requested,
+        });
+        assert_eq!(offers(&s.arrive(id, customer("b"))), vec![(a(1), c(id))]);
+        let fx = s.advance(15_000);
+        if id == 3 {
+            assert!(fx.contains(&Effect::AgentStatusChanged {
+                agent: a(1),
+                status: AgentStatus::Away,
+                reason: StatusReason::MissedOffers
+            }));
+        }
+        s.run(Command::SetStatus {
+            agent: a(2),
+            status: AgentStatus::Available,
+            reason: StatusReason::Requested,
+        });
+    }
+    assert_eq!(s.router.agent(a(1)).unwrap().status, AgentStatus::Away);
+}
+
+#[test]
+fn a_rejected_offer_goes_to_the_next_agent_and_never_back() {
+    let mut config = default_tenant();
+    config.routes.clear();
+    config.vip.reserved_share = 0.0;
+    let mut s = Script::new(&config);
+    s.agent(1, &["general"], 5);
+    s.arrive(1, customer("a"));
+    s.agent(2, &["general"], 5);
+    let fx = s.reject(1, 1);
+    assert_eq!(offers(&fx), vec![(a(2), c(1))]);
+    let fx = s.reject(2, 1);
+    assert!(
+        offers(&fx).is_empty(),
+        "both refused it: it waits for someone new"
+    );
+    assert_eq!(s.state(1), Some(State::Waiting));
+    let fx = s.agent(3, &["general"], 5);
+    assert_eq!(offers(&fx), vec![(a(3), c(1))]);
+    assert_eq!(refusals(&s.accept(1, 1)), vec![RefusalCode::NotOffered]);
+}
+
+#[test]
+fn auto_accept_agents_are_assigned_without_an_accept() {
+    let mut s = Script::default_tenant();
+    s.login(1, Role::Human, &["general"], 5, 3, true);
+    let fx = s.arrive(1, customer("a"));
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Offer {
+            auto_accepted: true,
+            ..
+        }
+    )));
+    assert_eq!(s.state(1), Some(State::Assigned));
+}
+
+#[test]
+fn an_agent_who_reconnects_within_grace_keeps_everything() {
+    let mut s = Script::default_tenant();
+    s.agent(1, &["general"], 3);
+    s.arrive(1, customer("a"));
+    s.accept(1, 1);
+    s.run(Command::AgentDisconnect { agent: a(1) });
+    s.arrive(2, customer("b"));
+    assert_eq!(
+        s.state(2),
+        Some(State::Waiting),
+        "a disconnected agent gets no offers"
+    );
+    s.advance(20_000);
+    let fx = s.agent(1, &["general"], 3);
+    assert!(fx.contains(&Effect::AgentResumed {
+        agent: a(1),
+        conversations: vec![c(1)]
+    }));
+    assert_eq!(s.state(1), Some(State::Assigned));
+    assert_eq!(
+        offers(&fx),
+        vec![(a(1), c(2))],
+        "back online, they take the waiting one"
+    );
+    s.advance(60_000);
+    assert_eq!(
+        s.state(1),
+        Some(State::Assigned),
+        "the old grace timer is void"
+    );
+}
+
+#[test]
+fn past_grace_conversations_go_back_to_the_head_with_their_wait_kept() {
+    let mut config = default_tenant();
+    config.routes.clear();
+    config.vip.reserved_share = 0.0;
+    config.timing.wrap_up_secs = 0;
+    let mut s = Script::new(&config);
+    s.agent(1, &["general"], 1);
+    s.agent(2, &["general"], 1);
+    s.arrive(1, customer("a"));
+    s.arrive(2, customer("b"));
+    let (first, second) = match s.router.conversation(c(1)).unwrap().agent {
+        Some(agent) if agent == a(1) => (1, 2),
+        _ => (2, 1),
+    };
+    s.accept(first, 1);
+    s.accept(second, 2);
+    s.advance(5_000);
+    s.arrive(3, customer("c")); // waits: everyone is busy
+    s.run(Command::AgentDisconnect { agent: a(first) });
+    let fx = s.advance(30_000);
+    assert!(fx.contains(&Effect::AgentStatusChanged {
+        agent: a(first),
+        status: AgentStatus::Offline,
+        reason: StatusReason::GraceExpired
+    }));
+    let view = s.router.conversation(c(1)).unwrap();
+    assert_eq!(view.state, State::Waiting);
+    assert_eq!(view.waiting_since, 1_000, "original wait kept");
+    let fx = s.close(second, 2);
+    assert_eq!(
+        offers(&fx),
+        vec![(a(second), c(1))],
+        "rescued conversation goes before one that waited in line"
+    );
+}
+
+#[test]
+fn transfer_to_a_queue_or_a_named_agent() {
+    let mut config = default_tenant();
+    config.vip.reserved_share = 0.0;
+    let mut s = Script::new(&config);
+    s.agent(1, &["general"], 2);
+    s.arrive(1, customer("a"));
+    s.accept(1, 1);
+    let fx = s.run(Command::Transfer {
+        agent: a(1),
+        conversation: c(1),
+        target: TransferTarget::Queue("after_sales".into()),
+    });
+    assert!(offers(&fx).is_empty());
+    assert_eq!(s.load(1), 0);
+    let fx = s.agent(2, &["after_sales"], 2);
+    assert_eq!(offers(&fx), vec![(a(2), c(1))]);
+    s.accept(2, 1);
+
+    let fx = s.run(Command::Transfer {
+        agent: a(2),
+        conversation: c(1),
+        target: TransferTarget::Agent(a(1)),
+    });
+    assert_eq!(offers(&fx), vec![(a(1), c(1))]);
+    let fx = s.run(Command::Transfer {
+        agent: a(1),
+        conversation: c(1),
+        target: TransferTarget::Queue("nowhere".into()),
+    });
+    assert_eq!(
+        refusals(&fx),
+        vec![RefusalCode::NotAssigned],
+        "not accepted yet"
+    );
+    s.accept(1, 1);
+    let fx = s.run(Command::Transfer {
+        agent: a(1),
+        conversation: c(1),
+        target: TransferTarget::Queue("nowhere".into()),
+    });
+    assert_eq!(refusals(&fx), vec![RefusalCode::UnknownQueue]);
+    assert_eq!(
+        s.state(1),
+        Some(State::Assigned),
+        "a refused transfer changes nothing"
+    );
+}
+
+#[test]
+fn wrap_up_holds_the_slot_until_it_ends() {
+    let mut s = Script::default_tenant(); // wrap-up 10 s
+    s.agent(1, &["general"], 1);
+    s.arrive(1, customer("a"));
+    s.accept(1, 1);
+    s.arrive(2, customer("b"));
+    let fx = s.close(1, 1);
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Ended {
+            reason: CloseReason::Agent,
+            ..
+        }
+    )));
+    assert_eq!(s.state(1), Some(State::WrapUp));
+    assert!(offers(&fx).is_empty());
+    assert_eq!(
+        refusals(&s.say(1, "还在吗")),
+        vec![RefusalCode::ConversationEnded]
+    );
+    let fx = s.advance(10_000);
+    assert_eq!(s.state(1), None);
+    assert_eq!(offers(&fx), vec![(a(1), c(2))]);
+}
+
+#[test]
+fn a_customer_who_leaves_while_waiting_is_abandoned() {
+    let mut s = Script::default_tenant();
+    s.arrive(1, customer("a"));
+    let fx = s.run(Command::CustomerLeft {
+        connector: CONNECTOR,
+        conversation: c(1),
+    });
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Ended {
+            abandoned: true,
+            ..
+        }
+    )));
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::StateChanged {
+            state: State::Abandoned,
+            ..
+        }
+    )));
+    assert_eq!(s.state(1), None);
+    assert_eq!(s.router.waiting(QueueId(0)).count(), 0);
+}
+
+#[test]
+fn an_idle_conversation_is_closed() {
+    let mut s = Script::default_tenant(); // idle close 900 s
+    s.agent(1, &["general"], 1);
+    s.arrive(1, customer("a"));
+    s.accept(1, 1);
+    s.advance(600_000);
+    s.say(1, "在吗");
+    let fx = s.advance(600_000);
+    assert!(fx.is_empty(), "a message 10 minutes ago keeps it open");
+    let fx = s.advance(300_000);
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Ended {
+            reason: CloseReason::Idle,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn a_returning_customer_is_offered_to_their_previous_agent() {
+    let mut config = default_tenant();
+    config.routes.clear();
+    config.vip.reserved_share = 0.0;
+    config.timing.wrap_up_secs = 0;
+    let mut s = Script::new(&config);
+    s.agent(1, &["general"], 1);
+    s.agent(2, &["general"], 1);
+    s.arrive(1, customer("alice"));
+    let first = s.router.conversation(c(1)).unwrap().agent.unwrap();
+    let other = if first == a(1) { a(2) } else { a(1) };
+    s.accept(first.0, 1);
+    s.close(first.0, 1);
+    s.advance(60_000);
+    // Alice comes back: her previous agent is free, though the other one was idle longer.
+    let fx = s.arrive(2, customer("alice"));
+    assert_eq!(offers(&fx), vec![(first, c(2))]);
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::Offer { context, .. } if context.returning_customer)));
+    // A different customer still goes by the usual policy: the agent idle longest.
+    let fx = s.arrive(3, customer("bob"));
+    assert_eq!(offers(&fx), vec![(other, c(3))]);
+}
+
+#[test]
+fn a_held_returning_customer_goes_to_anyone_after_the_sticky_wait() {
+    let mut config = default_tenant();
+    config.routes.clear();
+    config.vip.reserved_share = 0.0;
+    config.timing.wrap_up_secs = 0;
+    let mut s = Script::new(&config);
+    s.agent(1, &["general"], 1);
+    s.arrive(1, customer("alice"));
+    s.accept(1, 1);
+    s.close(1, 1);
+    s.arrive(2, customer("bob"));
+    s.accept(1, 2); // agent 1 is full now
+    s.agent(2, &["general"], 1);
+    let fx = s.arrive(3, customer("alice"));
+    assert!(
+        offers(&fx).is_empty(),
+        "held for agent 1 although agent 2 is free"
+    );
+    assert_eq!(s.router.conversation(c(3)).unwrap().held_for, Some(a(1)));
+    // Agent 1 frees up within the sticky wait: Alice gets them.
+    s.advance(5_000);
+    let fx = s.close(1, 2);
+    assert_eq!(offers(&fx), vec![(a(1), c(3))]);
+    s.accept(1, 3);
+    s.close(1, 3);
+    // Next visit agent 1 stays busy: after the 10 s sticky wait she goes to agent 2.
+    let away = |s: &mut Script, status| {
+        s.run(Command::SetStatus {
+            agent: a(2),
+            status,
+            reason: StatusReason::Requested,
+        })
+    };
+    away(&mut s, AgentStatus::Away);
+    s.arrive(4, customer("carol"));
+    s.accept(1, 4);
+    away(&mut s, AgentStatus::Available);
+    let fx = s.arrive(5, customer("alice"));
+    assert!(offers(&fx).is_empty());
+    let fx = s.advance(10_000);
+    assert_eq!(offers(&fx), vec![(a(2), c(5))]);
+}
+
+#[test]
+fn waiting_customers_get_their_position_and_an_estimate_once_service_is_seen() {
+    let mut config = default_tenant();
+    config.routes.clear();
+    config.vip.reserved_share = 0.0;
+    config.timing.wrap_up_secs = 0;
+    let mut s = Script::new(&config);
+    s.login(1, Role::Human, &["general"], 5, 1, true);
+    let position = |fx: &[Effect], id: u64| {
+        fx.iter().find_map(|e| match e {
+            Effect::QueueUpdate {
+                conversation,
+                position,
+                ewt_ms,
+                ..
+            } if *conversation == c(id) => Some((*position, *ewt_ms)),
+            _ => None,
+        })
+    };
+    s.arrive(1, customer("a"));
+    let fx = s.arrive(2, customer("b"));
+    assert_eq!(
+        position(&fx, 2),
+        Some((1, None)),
+        "no service seen yet: no estimate"
+    );
+    s.arrive(3, customer("c"));
+    let fx = s.arrive(4, customer("d"));
+    assert_eq!(position(&fx, 4), Some((3, None)));
+    // Departures at t=1 s (conversation 1, at once) and t=31 s: at t=61 s, 30 s per departure.
+    s.advance(30_000);
+    s.close(1, 1);
+    let fx = s.advance(30_000);
+    assert_eq!(position(&fx, 4), Some((2, Some(60_000))));
+    // Third departure at t=61 s: at t=66 s, 65 s over three departures ≈ 21.7 s each.
+    s.close(1, 2);
+    let fx = s.advance(5_000);
+    assert_eq!(position(&fx, 4), Some((1, Some(22_000))));
+    s.advance(10_000);
+    // Conversation 4 is answered at t=76 s after 75 s: recorded beside its first estimate.
+    let fx = s.close(1, 3);
+    let observed = fx.iter().find_map(|e| match e {
+        Effect::WaitObserved {
+            predicted_ms,
+            actual_ms,
+            ..
+        } => Some((*predicted_ms, *actual_ms)),
+        _ => None,
+    });
+    assert_eq!(observed, Some((Some(60_000), 75_000)));
+}
+
+#[test]
+fn a_connector_cannot_touch_another_connectors_conversation() {
+    let mut s = Script::default_tenant();
+    s.arrive(1, customer("a"));
+    let other = ConnectorId(2);
+    let fx = s.run(Command::CustomerMessage {
+        connector: other,
+        conversation: c(1),
+        message: Message::text("hi"),
+    });
+    assert_eq!(refusals(&fx), vec![RefusalCode::UnknownConversation]);
+    let fx = s.run(Command::ConnectorClose {
+        connector: other,
+        conversation: c(1),
+    });
+    assert_eq!(refusals(&fx), vec![RefusalCode::UnknownConversation]);
+    assert_eq!(s.state(1), Some(State::Waiting));
+}
+
+#[test]
+fn agents_cannot_act_on_conversations_that_are_not_theirs() {
+    let mut s = Script::default_tenant();
+    s.agent(1, &["general"], 1);
+    s.agent(2, &["general"], 1);
+    s.arrive(1, customer("a"));
+    let holder = s.router.conversation(c(1)).unwrap().agent.unwrap();
+    let other = if holder == a(1) { 2 } else { 1 };
+    assert_eq!(refusals(&s.accept(other, 1)), vec![RefusalCode::NotOffered]);
+    assert_eq!(refusals(&s.close(other, 1)), vec![RefusalCode::NotAssigned]);
+    assert_eq!(refusals(&s.accept(7, 99)), vec![RefusalCode::NotOffered]);
+    assert_eq!(
+        refusals(&s.run(Command::AgentDisconnect { agent: a(42) })),
+        vec![RefusalCode::UnknownAgent]
+    );
+    assert_eq!(
+        refusals(&s.arrive(1, customer("dup"))),
+        vec![RefusalCode::DuplicateConversation]
+    );
+}
+
+#[test]
+fn messages_flow_between_customer_and_agent_and_the_transcript_reaches_the_offer() {
+    let mut s = Script::default_tenant();
+    s.arrive(1, customer("a"));
+    s.say(1, "我的订单还没到");
+    s.say(1, "单号 1234567890");
+    let fx = s.agent(1, &["general"], 1);
+    let context = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Offer { context, .. } => Some(context.clone()),
+            _ => None,
+        })
+        .expect("offered");
+    let texts: Vec<&str> = context
+        .transcript
+        .iter()
+        .map(|l| &*l.message.text)
+        .collect();
+    assert_eq!(texts, vec!["我的订单还没到", "单号 1234567890"]);
+    s.accept(1, 1);
+    let fx = s.say(1, "在吗");
+    assert!(matches!(&fx[..], [Effect::ToAgent { agent, .. }] if *agent == a(1)));
+    let fx = s.run(Command::AgentMessage {
+        agent: a(1),
+        conversation: c(1),
+        message: Message::text("您好，我来帮您查"),
+    });
+    assert!(matches!(
+        &fx[..],
+        [Effect::ToCustomer { connector, from: Speaker::Agent(_), .. }] if *connector == CONNECTOR
+    ));
+}
+
+#[test]
+fn supervisor_offline_returns_conversations_at_once() {
+    let mut config = default_tenant();
+    config.vip.reserved_share = 0.0;
+    let mut s = Script::new(&config);
+    s.agent(1, &["general"], 2);
+    s.arrive(1, customer("a"));
+    s.accept(1, 1);
+    s.agent(2, &["general"], 2);
+    let fx = s.run(Command::SetStatus {
+        agent: a(1),
+        status: AgentStatus::Offline,
+        reason: StatusReason::Supervisor,
+    });
+    assert_eq!(offers(&fx), vec![(a(2), c(1))]);
+    assert!(s.router.agent(a(1)).is_none());
+}
+
+#[test]
+fn same_commands_at_the_same_times_give_the_same_effects() {
+    let run = || {
+        let mut s = Script::default_tenant();
+        let mut all = Vec::new();
+        all.extend(s.agent(1, &["general", "vip"], 2));
+        all.extend(s.agent(2, &["after_sales"], 3));
+        for id in 0..40u64 {
+            let profile = match id % 4 {
+                0 => vip(&format!("v{id}"), 1 + (id % 3) as u8),
+                1 => with_intent(&format!("r{id}"), "refund"),
+                _ => customer(&format!("s{id}")),
+            };
+            all.extend(s.arrive(id, profile));
+            all.extend(s.advance(700));
+            if id % 3 == 0 {
+                all.extend(s.accept(1, id.saturating_sub(3)));
+                all.extend(s.close(1, id.saturating_sub(6)));
+            }
+        }
+        all.extend(s.advance(120_000));
+        format!("{all:?}")
+    };
+    assert_eq!(run(), run());
+}
