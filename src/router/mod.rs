@@ -110,6 +110,8 @@ pub struct ConversationView<'a> {
     pub excluded: &'a [AgentId],
     /// The previous agent it is held for, if any.
     pub held_for: Option<AgentId>,
+    /// Taken back from an agent who left: waits at the head of its lane.
+    pub rescued: bool,
 }
 
 /// Read-only view of an agent.
@@ -273,6 +275,7 @@ impl Router {
             waiting_since: c.waiting_since,
             excluded: &c.excluded,
             held_for: c.sticky_for,
+            rescued: c.rank == 0,
         })
     }
 
@@ -405,8 +408,10 @@ impl Router {
         if agent.level_for(queue).is_none() || agent.status == AgentStatus::Offline {
             return false;
         }
-        let vip = ranking.lane == Lane::Vip;
-        if agent.eligible() && (vip || self.non_vip_allowed()) {
+        if agent.eligible() && self.may_take(ranking.lane, queue) {
+            if let Some(c) = self.conversations.get_mut(&id) {
+                c.sticky_for = Some(previous);
+            }
             self.offer(id, previous, out);
             return true;
         }
@@ -946,17 +951,13 @@ impl Router {
             self.waiting[q].remove(&key);
             self.rates[q].record(now);
         }
+        let returning_customer = c.sticky_for.take() == Some(agent_id);
         c.state = State::Offered;
         c.agent = Some(agent_id);
-        c.sticky_for = None;
         c.epoch = c.epoch.wrapping_add(1);
         let epoch = c.epoch;
         let vip = c.ranking.lane == Lane::Vip;
         let queue = c.queue;
-        let returning_customer = self
-            .recent
-            .recall(c.customer, now, self.policy.sticky_window_ms)
-            == Some(agent_id);
         let context = Arc::new(OfferContext {
             queue,
             class: c.ranking.class,
@@ -1322,13 +1323,10 @@ impl Router {
             if !agent.eligible() {
                 return;
             }
-            let non_vip_ok = self.non_vip_allowed();
             let next = agent.sticky.iter().copied().find(|c| {
-                non_vip_ok
-                    || self
-                        .conversations
-                        .get(c)
-                        .is_some_and(|c| c.ranking.lane == Lane::Vip)
+                self.conversations
+                    .get(c)
+                    .is_some_and(|c| self.may_take(c.ranking.lane, c.queue))
             });
             let Some(conversation) = next else { return };
             if let Some(a) = self.agents.get_mut(&agent_id) {
@@ -1336,6 +1334,13 @@ impl Router {
             }
             self.offer(conversation, agent_id, out);
         }
+    }
+
+    /// Whether a conversation of this lane may skip its queue for its previous agent: a VIP may;
+    /// anyone else only while no VIP waits in that queue and the VIP reserve allows.
+    fn may_take(&self, lane: Lane, queue: QueueId) -> bool {
+        lane == Lane::Vip
+            || (self.non_vip_allowed() && self.waiting[usize::from(queue.0)].vip_len() == 0)
     }
 
     fn dispatch_queue(&mut self, queue: QueueId, out: &mut Vec<Effect>) {
