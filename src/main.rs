@@ -6,6 +6,10 @@ use std::process::ExitCode;
 
 use switchboard::config::Config;
 
+// Many small, short-lived allocations across threads (frames, effects): mimalloc keeps them cheap.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "\
 usage: switchboard <command> [options]
 

@@ -549,10 +549,11 @@ fn waiting_customers_get_their_position_and_an_estimate_once_service_is_seen() {
     s.close(1, 1);
     let fx = s.advance(30_000);
     assert_eq!(position(&fx, 4), Some((2, Some(60_000))));
-    // Third departure at t=61 s: at t=66 s, 65 s over three departures ≈ 21.7 s each.
+    // Third departure at t=61 s: at t=66 s, 65 s over three departures ≈ 21.7 s each, told
+    // rounded up to 10 s.
     s.close(1, 2);
     let fx = s.advance(5_000);
-    assert_eq!(position(&fx, 4), Some((1, Some(22_000))));
+    assert_eq!(position(&fx, 4), Some((1, Some(30_000))));
     s.advance(10_000);
     // Conversation 4 is answered at t=76 s after 75 s: recorded beside its first estimate.
     let fx = s.close(1, 3);

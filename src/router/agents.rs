@@ -47,6 +47,8 @@ pub struct Agent {
     pub epoch: u32,
     /// Conversations offered, assigned or in wrap-up with it, in the order it got them.
     pub held: Vec<ConversationId>,
+    /// Which of `held` are offers not yet accepted.
+    pub offered: Vec<ConversationId>,
     /// How many of `held` are not VIP (for the VIP reserve).
     pub non_vip_held: u32,
     /// When it was last offered a conversation.

@@ -30,8 +30,11 @@
 
 pub mod agents;
 pub mod ewt;
+pub mod human_request;
 pub mod policy;
+pub mod sentiment;
 pub mod sticky;
+pub mod table;
 pub mod timers;
 pub mod types;
 pub mod waiting;
@@ -47,9 +50,10 @@ use agents::{Agent, AgentIndex};
 use ewt::ServiceRate;
 use policy::{Policy, Ranking};
 use sticky::{customer_key, RecentAgents};
+use table::Table;
 use timers::{Timer, Timers};
 pub use types::*;
-use waiting::{WaitKey, WaitingQueue};
+use waiting::{WaitKey, Waiter, WaitingQueue};
 
 /// How many waiting conversations one dispatch looks past when the ones ahead refused every free
 /// agent (each conversation remembers the agents that rejected it or let its offer time out).
@@ -82,8 +86,8 @@ struct Conversation {
     epoch: u32,
     excluded: Vec<AgentId>,
     sticky_for: Option<AgentId>,
+    /// The first estimate the customer was given (carried over from their `Waiter`).
     predicted_ms: Option<Millis>,
-    last_update: Option<(u32, Option<Millis>)>,
     answered: bool,
     transcript: VecDeque<TranscriptLine>,
     last_activity: Millis,
@@ -149,7 +153,7 @@ impl Reserve {
 #[derive(Debug, Clone)]
 pub struct Router {
     policy: Policy,
-    conversations: FxHashMap<ConversationId, Conversation>,
+    conversations: Table<Conversation>,
     agents: FxHashMap<AgentId, Agent>,
     waiting: Vec<WaitingQueue>,
     index: Vec<AgentIndex>,
@@ -175,7 +179,7 @@ impl Router {
         let queues = policy.queues.len();
         Router {
             policy,
-            conversations: FxHashMap::default(),
+            conversations: Table::default(),
             agents: FxHashMap::default(),
             waiting: vec![WaitingQueue::default(); queues],
             index: vec![AgentIndex::default(); queues],
@@ -369,7 +373,6 @@ impl Router {
             excluded: Vec::new(),
             sticky_for: None,
             predicted_ms: None,
-            last_update: None,
             answered: false,
             transcript,
             last_activity: now,
@@ -575,6 +578,7 @@ impl Router {
                 connected: true,
                 epoch: 0,
                 held: Vec::new(),
+                offered: Vec::new(),
                 non_vip_held: 0,
                 last_offer: 0,
                 skills,
@@ -793,7 +797,9 @@ impl Router {
     fn fire_timers(&mut self, out: &mut Vec<Effect>) {
         while let Some(timer) = self.timers.pop_due(self.now) {
             match timer {
-                Timer::OfferTimeout(id, epoch) => self.offer_timed_out(id, epoch, out),
+                Timer::OfferTimeout(agent, id, epoch) => {
+                    self.offer_timed_out(agent, id, epoch, out)
+                }
                 Timer::StickyExpire(id, epoch) => self.sticky_expired(id, epoch, out),
                 Timer::WrapUpEnd(id, epoch) => {
                     let due = self
@@ -822,7 +828,20 @@ impl Router {
         }
     }
 
-    fn offer_timed_out(&mut self, id: ConversationId, epoch: u32, out: &mut Vec<Effect>) {
+    fn offer_timed_out(
+        &mut self,
+        agent: AgentId,
+        id: ConversationId,
+        epoch: u32,
+        out: &mut Vec<Effect>,
+    ) {
+        let pending = self
+            .agents
+            .get(&agent)
+            .is_some_and(|a| a.offered.contains(&id));
+        if !pending {
+            return;
+        }
         let agent = match self.conversations.get(&id) {
             Some(c) if c.epoch == epoch && c.state == State::Offered => c.agent,
             _ => None,
@@ -897,24 +916,23 @@ impl Router {
         };
         c.wait_key = Some(key);
         let queue = c.queue;
-        let connector = c.connector;
+        let mut waiter = Waiter::new(id, c.connector);
+        waiter.first_ewt = c.predicted_ms;
         let q = usize::from(queue.0);
-        self.waiting[q].insert(key, id);
+        let waiting = &mut self.waiting[q];
+        waiting.insert(key, waiter);
         mark(&mut self.dirty, queue);
-        if let Some(position) = self.waiting[q].position_from_back(&key, POSITION_PROBE) {
-            let ewt_ms = self.rates[q]
-                .estimate(self.now, position)
-                .map(round_to_second);
-            if let Some(c) = self.conversations.get_mut(&id) {
-                c.last_update = Some((position, ewt_ms));
-                c.predicted_ms = c.predicted_ms.or(ewt_ms);
+        if let Some(position) = waiting.position_from_back(&key, POSITION_PROBE) {
+            let ewt_ms = self.rates[q].estimate(self.now, position).map(ewt_bucket);
+            if let Some(waiter) = waiting.waiter_mut(&key) {
+                waiter.tell(position, ewt_ms);
+                out.push(Effect::QueueUpdate {
+                    connector: waiter.connector,
+                    conversation: id,
+                    position,
+                    ewt_ms,
+                });
             }
-            out.push(Effect::QueueUpdate {
-                connector,
-                conversation: id,
-                position,
-                ewt_ms,
-            });
         }
         if !self.queue_updates_armed {
             self.queue_updates_armed = true;
@@ -948,7 +966,9 @@ impl Router {
         };
         if let Some(key) = c.wait_key.take() {
             let q = usize::from(c.queue.0);
-            self.waiting[q].remove(&key);
+            if let Some(waiter) = self.waiting[q].remove(&key) {
+                c.predicted_ms = waiter.first_ewt;
+            }
             self.rates[q].record(now);
         }
         let returning_customer = c.sticky_for.take() == Some(agent_id);
@@ -961,7 +981,7 @@ impl Router {
         let context = Arc::new(OfferContext {
             queue,
             class: c.ranking.class,
-            profile: (*c.profile).clone(),
+            profile: Arc::clone(&c.profile),
             transcript: c.transcript.iter().cloned().collect(),
             waited_ms: now.saturating_sub(c.waiting_since),
             returning_customer,
@@ -969,6 +989,7 @@ impl Router {
         let auto_accept = self
             .update_agent(agent_id, |a| {
                 a.held.push(id);
+                a.offered.push(id);
                 if !vip {
                     a.non_vip_held += 1;
                 }
@@ -992,7 +1013,7 @@ impl Router {
         } else {
             self.timers.set(
                 now + self.policy.offer_timeout_ms,
-                Timer::OfferTimeout(id, epoch),
+                Timer::OfferTimeout(agent_id, id, epoch),
             );
         }
     }
@@ -1016,6 +1037,7 @@ impl Router {
         let predicted_ms = c.predicted_ms;
         if let Some(a) = self.agents.get_mut(&agent) {
             a.missed_in_row = 0;
+            a.offered.retain(|x| *x != id);
         }
         out.push(Effect::StateChanged {
             conversation: id,
@@ -1078,6 +1100,7 @@ impl Router {
 
     fn release_slot(&mut self, agent: AgentId, id: ConversationId, vip: bool) {
         self.update_agent(agent, |a| {
+            a.offered.retain(|x| *x != id);
             if let Some(pos) = a.held.iter().position(|c| *c == id) {
                 a.held.remove(pos);
                 if !vip {
@@ -1372,24 +1395,19 @@ impl Router {
         }
     }
 
-    /// Sends position and estimated-wait updates to every waiting customer whose figures changed.
+    /// Sends position and estimated-wait updates to waiting customers whose figures changed enough
+    /// to matter (see `Waiter::tell`). Walks the queues in order; touches no conversation.
     fn send_queue_updates(&mut self, out: &mut Vec<Effect>) {
         let now = self.now;
         let mut any_waiting = false;
-        for (q, waiting) in self.waiting.iter().enumerate() {
-            for (position, (_, id)) in (1u32..).zip(waiting.iter()) {
-                any_waiting = true;
-                let Some(c) = self.conversations.get_mut(&id) else {
-                    continue;
-                };
-                let ewt_ms = self.rates[q].estimate(now, position).map(round_to_second);
-                let figures = Some((position, ewt_ms));
-                if c.last_update != figures {
-                    c.last_update = figures;
-                    c.predicted_ms = c.predicted_ms.or(ewt_ms);
+        for (waiting, rate) in self.waiting.iter_mut().zip(&self.rates) {
+            any_waiting |= !waiting.is_empty();
+            for (position, waiter) in (1u32..).zip(waiting.waiters_mut()) {
+                let ewt_ms = rate.estimate(now, position).map(ewt_bucket);
+                if waiter.tell(position, ewt_ms) {
                     out.push(Effect::QueueUpdate {
-                        connector: c.connector,
-                        conversation: id,
+                        connector: waiter.connector,
+                        conversation: waiter.conversation,
                         position,
                         ewt_ms,
                     });
@@ -1438,6 +1456,12 @@ impl Router {
                 if conv.ranking.lane != Lane::Vip {
                     non_vip += 1;
                 }
+                if (conv.state == State::Offered) != a.offered.contains(c) {
+                    return Err(format!("{id:?} pending-offer list disagrees about {c:?}"));
+                }
+            }
+            if a.offered.iter().any(|c| !a.held.contains(c)) {
+                return Err(format!("{id:?} lists an offer it does not hold"));
             }
             if non_vip != a.non_vip_held {
                 return Err(format!(
@@ -1477,7 +1501,7 @@ impl Router {
             ));
         }
         let mut queued = 0;
-        for (id, c) in &self.conversations {
+        for (id, c) in self.conversations.iter() {
             if c.state.is_final() {
                 return Err(format!("{id:?} is {:?} but still open", c.state));
             }
@@ -1593,7 +1617,9 @@ fn mark_agent(freed: &mut Vec<AgentId>, agent: AgentId) {
     }
 }
 
-/// Estimates are told in whole seconds; finer changes are noise to a customer.
-fn round_to_second(ms: Millis) -> Millis {
-    ms.div_ceil(1000) * 1000
+/// Estimates are told rounded up: to 10 s under two minutes, to whole minutes beyond. Finer
+/// changes are noise to a customer and would only cost messages.
+fn ewt_bucket(ms: Millis) -> Millis {
+    let step = if ms < 120_000 { 10_000 } else { 60_000 };
+    ms.div_ceil(step) * step
 }

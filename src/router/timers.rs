@@ -2,19 +2,26 @@
 //!
 //! Owner: the router. Cancelling is lazy: a timer names the epoch of the entity it was set for and
 //! is ignored if that entity has moved on. Bound: at most one live timer per conversation and per
-//! agent, plus stale ones that fire (harmlessly) within the longest configured timeout — so the
-//! heap holds at most (timers armed per second) × (longest timeout) entries.
+//! agent, plus stale ones that fire (harmlessly) within the longest configured timeout — so at most
+//! (timers set per second) × (longest timeout) entries are held.
+//!
+//! Most timers are "now + a fixed duration of their kind", so each kind's deadlines arrive in
+//! order: they go to a FIFO per kind, O(1) to set and to fire. A deadline earlier than its FIFO's
+//! last one (an idle check re-armed from an older message, say) goes to a small heap instead. Every
+//! entry carries a sequence number, so equal deadlines fire in the order they were set, whichever
+//! structure holds them, and runs replay exactly.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 use super::types::{AgentId, ConversationId, Millis};
 
 /// What a deadline is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Timer {
-    /// An offer not accepted in time.
-    OfferTimeout(ConversationId, u32),
+    /// An offer not accepted in time. Names the agent so a stale one is recognised from the
+    /// agent's short list of pending offers, without looking the conversation up.
+    OfferTimeout(AgentId, ConversationId, u32),
     /// A held returning customer stops waiting for their previous agent.
     StickyExpire(ConversationId, u32),
     /// Wrap-up ends and the agent's slot frees.
@@ -27,10 +34,28 @@ pub enum Timer {
     QueueUpdates,
 }
 
-/// A min-heap of deadlines; equal deadlines fire in the order they were set, so runs replay exactly.
+const KINDS: usize = 6;
+
+impl Timer {
+    fn kind(&self) -> usize {
+        match self {
+            Timer::OfferTimeout(..) => 0,
+            Timer::StickyExpire(..) => 1,
+            Timer::WrapUpEnd(..) => 2,
+            Timer::Idle(..) => 3,
+            Timer::Grace(..) => 4,
+            Timer::QueueUpdates => 5,
+        }
+    }
+}
+
+type Entry = (Millis, u64, Timer);
+
+/// Pending deadlines.
 #[derive(Debug, Default, Clone)]
 pub struct Timers {
-    heap: BinaryHeap<Reverse<(Millis, u64, Timer)>>,
+    fifos: [VecDeque<Entry>; KINDS],
+    heap: BinaryHeap<Reverse<Entry>>,
     seq: u64,
 }
 
@@ -38,29 +63,82 @@ impl Timers {
     /// Sets a deadline.
     pub fn set(&mut self, at: Millis, timer: Timer) {
         self.seq += 1;
-        self.heap.push(Reverse((at, self.seq, timer)));
+        let entry = (at, self.seq, timer);
+        let fifo = &mut self.fifos[timer.kind()];
+        if fifo.back().is_none_or(|(last, _, _)| *last <= at) {
+            fifo.push_back(entry);
+        } else {
+            self.heap.push(Reverse(entry));
+        }
     }
 
     /// Takes the earliest timer due at `now`.
     pub fn pop_due(&mut self, now: Millis) -> Option<Timer> {
-        match self.heap.peek() {
-            Some(Reverse((at, _, _))) if *at <= now => self.heap.pop().map(|Reverse((_, _, t))| t),
+        let mut best: Option<(Millis, u64, Option<usize>)> = self
+            .heap
+            .peek()
+            .map(|Reverse((at, seq, _))| (*at, *seq, None));
+        for (i, fifo) in self.fifos.iter().enumerate() {
+            if let Some((at, seq, _)) = fifo.front() {
+                if best.is_none_or(|(b_at, b_seq, _)| (*at, *seq) < (b_at, b_seq)) {
+                    best = Some((*at, *seq, Some(i)));
+                }
+            }
+        }
+        match best {
+            Some((at, _, source)) if at <= now => match source {
+                Some(i) => self.fifos[i].pop_front().map(|(_, _, t)| t),
+                None => self.heap.pop().map(|Reverse((_, _, t))| t),
+            },
             _ => None,
         }
     }
 
     /// The earliest deadline, so the caller knows when to send the next `Tick`.
     pub fn next_deadline(&self) -> Option<Millis> {
-        self.heap.peek().map(|Reverse((at, _, _))| *at)
+        let heap = self.heap.peek().map(|Reverse((at, _, _))| *at);
+        self.fifos
+            .iter()
+            .filter_map(|f| f.front().map(|(at, _, _)| *at))
+            .chain(heap)
+            .min()
     }
 
     /// Pending entries, live or stale.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + self.fifos.iter().map(VecDeque::len).sum::<usize>()
     }
 
     /// Whether nothing is pending.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fires_in_deadline_then_setting_order_across_fifos_and_heap() {
+        let mut timers = Timers::default();
+        let c = ConversationId;
+        timers.set(100, Timer::Idle(c(1), 0));
+        timers.set(50, Timer::Idle(c(2), 0)); // earlier than its FIFO's tail: goes to the heap
+        timers.set(50, Timer::OfferTimeout(AgentId(1), c(3), 0));
+        timers.set(70, Timer::QueueUpdates);
+        assert_eq!(timers.next_deadline(), Some(50));
+        assert_eq!(timers.pop_due(49), None);
+        let fired: Vec<Timer> = std::iter::from_fn(|| timers.pop_due(100)).collect();
+        assert_eq!(
+            fired,
+            vec![
+                Timer::Idle(c(2), 0),
+                Timer::OfferTimeout(AgentId(1), c(3), 0),
+                Timer::QueueUpdates,
+                Timer::Idle(c(1), 0),
+            ]
+        );
+        assert!(timers.is_empty());
     }
 }

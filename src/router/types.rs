@@ -456,13 +456,13 @@ pub struct OfferContext {
     pub queue: QueueId,
     /// Its service class.
     pub class: Class,
-    /// Who the customer is.
-    pub profile: CustomerProfile,
+    /// Who the customer is (shared with the router's own copy).
+    pub profile: Arc<CustomerProfile>,
     /// Recent messages, oldest first (bounded by `transcript_messages`).
     pub transcript: Vec<TranscriptLine>,
     /// How long the customer has waited so far.
     pub waited_ms: Millis,
-    /// Whether this agent served the same customer recently.
+    /// Whether it came to this agent by sticky routing: the agent served this customer recently.
     pub returning_customer: bool,
 }
 
