@@ -149,6 +149,8 @@ pub struct TenantConfig {
     pub vip: VipConfig,
     /// Offers, grace periods, wrap-up, idle closes, sticky routing, queue updates.
     pub timing: TimingConfig,
+    /// Bot first, and when a human takes over.
+    pub handoff: HandoffConfig,
 }
 
 impl Default for TenantConfig {
@@ -165,6 +167,7 @@ impl Default for TenantConfig {
             sla: SlaConfig::default(),
             vip: VipConfig::default(),
             timing: TimingConfig::default(),
+            handoff: HandoffConfig::default(),
         }
     }
 }
@@ -230,7 +233,8 @@ impl TenantConfig {
         self.priority.validate(&format!("{key}.priority"))?;
         self.sla.validate(&format!("{key}.sla"))?;
         self.vip.validate(&format!("{key}.vip"))?;
-        self.timing.validate(&format!("{key}.timing"))
+        self.timing.validate(&format!("{key}.timing"))?;
+        self.handoff.validate(&format!("{key}.handoff"))
     }
 }
 
@@ -494,6 +498,120 @@ impl TimingConfig {
     }
 }
 
+/// Bot first, and the triggers that hand a conversation to a human.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HandoffConfig {
+    /// New conversations go to a bot first when one is available.
+    pub bot_first: bool,
+    /// Phrases that mean "I want a human". Empty: the built-in Chinese and English list.
+    pub human_phrases: Vec<String>,
+    /// Hand off after this many bot replies the bot marked unresolved. 0 disables.
+    pub max_unresolved_rounds: u32,
+    /// Hand off when the smoothed sentiment falls to this value or below (-1 to 1).
+    pub sentiment_threshold: f32,
+    /// The smoothed sentiment must rise above this again before it can trigger again (hysteresis).
+    pub sentiment_recover: f32,
+    /// Weight of the newest message in the smoothed sentiment (0 < w ≤ 1; 1 = no smoothing).
+    pub sentiment_smoothing: f32,
+    /// How many recent scores the agent sees as the sentiment trend.
+    pub trend_length: u32,
+    /// Intents that skip the bot.
+    pub skip_bot_intents: Vec<String>,
+    /// Orders worth at least this much (minor units) skip the bot. 0 disables.
+    pub skip_bot_order_value: u64,
+    /// VIP customers of at least this level skip the bot. 0 disables.
+    pub skip_bot_min_vip_level: u8,
+    /// Priority points added at handoff, per reason.
+    pub points: HandoffPoints,
+}
+
+impl Default for HandoffConfig {
+    fn default() -> Self {
+        HandoffConfig {
+            bot_first: true,
+            human_phrases: Vec::new(),
+            max_unresolved_rounds: 3,
+            sentiment_threshold: -0.5,
+            sentiment_recover: -0.2,
+            sentiment_smoothing: 0.5,
+            trend_length: 10,
+            skip_bot_intents: vec!["complaint".to_string()],
+            skip_bot_order_value: 500_000,
+            skip_bot_min_vip_level: 3,
+            points: HandoffPoints::default(),
+        }
+    }
+}
+
+impl HandoffConfig {
+    fn validate(&self, key: &str) -> Result<(), ConfigError> {
+        if !(-1.0..=1.0).contains(&self.sentiment_threshold) {
+            return Err(ConfigError::new(
+                format!("{key}.sentiment_threshold"),
+                "must be between -1.0 and 1.0",
+            ));
+        }
+        if !(self.sentiment_recover > self.sentiment_threshold && self.sentiment_recover <= 1.0) {
+            return Err(ConfigError::new(
+                format!("{key}.sentiment_recover"),
+                "must be above sentiment_threshold (and at most 1.0), or the trigger would flap",
+            ));
+        }
+        if !(self.sentiment_smoothing > 0.0 && self.sentiment_smoothing <= 1.0) {
+            return Err(ConfigError::new(
+                format!("{key}.sentiment_smoothing"),
+                "must be above 0.0 and at most 1.0",
+            ));
+        }
+        if self.trend_length > 100 {
+            return Err(ConfigError::new(
+                format!("{key}.trend_length"),
+                "must be at most 100",
+            ));
+        }
+        if let Some(i) = self.human_phrases.iter().position(|p| p.trim().is_empty()) {
+            return Err(ConfigError::new(
+                format!("{key}.human_phrases[{i}]"),
+                "must not be empty",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Priority points a conversation gains when it is handed to a human, by reason. They add to
+/// the base priority (and to `priority.negative_sentiment_points` when the customer is upset).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HandoffPoints {
+    /// The customer asked for a human.
+    pub customer_request: u32,
+    /// The bot asked for a human.
+    pub bot_request: u32,
+    /// The bot failed `max_unresolved_rounds` times.
+    pub bot_unresolved: u32,
+    /// The customer's sentiment crossed the threshold.
+    pub negative_sentiment: u32,
+    /// A rule sent the conversation past the bot.
+    pub rule: u32,
+    /// The bot went away mid-conversation and no other bot could take it.
+    pub bot_unavailable: u32,
+}
+
+impl Default for HandoffPoints {
+    fn default() -> Self {
+        HandoffPoints {
+            customer_request: 20,
+            bot_request: 20,
+            bot_unresolved: 30,
+            negative_sentiment: 10,
+            rule: 0,
+            bot_unavailable: 20,
+        }
+    }
+}
+
 impl fmt::Display for TierMatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -552,6 +670,13 @@ mod tests {
         let text = "[[tenants]]\nid = \"a\"\n[tenants.sla]\nvip_secs = \"fast\"\n";
         let err = Config::from_toml_str(text).unwrap_err();
         assert!(err.key.starts_with("line 4"), "{err}");
+    }
+
+    #[test]
+    fn a_recover_level_below_the_threshold_is_rejected() {
+        let text = "[[tenants]]\nid = \"a\"\n[tenants.handoff]\nsentiment_threshold = -0.5\nsentiment_recover = -0.6\n";
+        let err = Config::from_toml_str(text).unwrap_err();
+        assert_eq!(err.key, "tenants[0].handoff.sentiment_recover");
     }
 
     #[test]

@@ -91,6 +91,26 @@ impl Agent {
         }
     }
 
+    /// Takes a slot for a conversation.
+    pub fn take(&mut self, conversation: ConversationId, vip: bool, now: Millis) {
+        self.held.push(conversation);
+        if !vip {
+            self.non_vip_held += 1;
+        }
+        self.last_offer = now;
+    }
+
+    /// Frees a conversation's slot (and its pending offer, if it was one).
+    pub fn let_go(&mut self, conversation: ConversationId, vip: bool) {
+        self.offered.retain(|c| *c != conversation);
+        if let Some(pos) = self.held.iter().position(|c| *c == conversation) {
+            self.held.remove(pos);
+            if !vip {
+                self.non_vip_held -= 1;
+            }
+        }
+    }
+
     /// Its level for a queue it serves.
     pub fn level_for(&self, queue: QueueId) -> Option<u8> {
         self.queues

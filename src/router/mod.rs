@@ -30,6 +30,7 @@
 
 pub mod agents;
 pub mod ewt;
+pub mod extract;
 pub mod human_request;
 pub mod policy;
 pub mod sentiment;
@@ -46,6 +47,9 @@ use rustc_hash::FxHashMap;
 
 use crate::config::{TenantConfig, MAX_CAPACITY};
 
+use human_request::HumanRequestMatcher;
+use sentiment::{LexiconScorer, SentimentScorer};
+
 use agents::{Agent, AgentIndex};
 use ewt::ServiceRate;
 use policy::{Policy, Ranking};
@@ -61,6 +65,9 @@ pub const SCAN_LIMIT: usize = 64;
 
 /// How many refusing agents a conversation remembers; older refusals are forgotten first.
 pub const MAX_EXCLUDED: usize = 8;
+
+/// Bots are ranked without skill levels: every bot entry carries this one.
+const BOT_LEVEL: u8 = 10;
 
 /// How far from the back a new arrival's position is computed at once (see `WaitingQueue`).
 const POSITION_PROBE: usize = 64;
@@ -91,6 +98,15 @@ struct Conversation {
     answered: bool,
     transcript: VecDeque<TranscriptLine>,
     last_activity: Millis,
+    /// Smoothed sentiment, once a customer message has been scored.
+    sentiment: Option<f32>,
+    /// Hysteresis state: below the threshold and not yet back above the recovery level.
+    upset: bool,
+    trend: VecDeque<f32>,
+    /// Bot replies marked unresolved since it last came to a bot.
+    unresolved: u32,
+    /// Set when it leaves the bot for a human; cleared only by an explicit hand-back.
+    handoff: Option<HandoffContext>,
 }
 
 /// Read-only view of a conversation, for tests, the admin API and the simulator.
@@ -116,6 +132,10 @@ pub struct ConversationView<'a> {
     pub held_for: Option<AgentId>,
     /// Taken back from an agent who left: waits at the head of its lane.
     pub rescued: bool,
+    /// Smoothed sentiment so far.
+    pub sentiment: Option<f32>,
+    /// Why it left the bot, if it did.
+    pub handoff: Option<HandoffReason>,
 }
 
 /// Read-only view of an agent.
@@ -149,10 +169,24 @@ impl Reserve {
     }
 }
 
+/// The pluggable sentiment scorer, shared by clones of a router.
+#[derive(Clone)]
+struct Scorer(Arc<dyn SentimentScorer>);
+
+impl std::fmt::Debug for Scorer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Scorer")
+    }
+}
+
 /// One tenant's router.
 #[derive(Debug, Clone)]
 pub struct Router {
     policy: Policy,
+    scorer: Scorer,
+    human_request: HumanRequestMatcher,
+    /// Eligible bots, best first (bots serve no human queue).
+    bots: AgentIndex,
     conversations: Table<Conversation>,
     agents: FxHashMap<AgentId, Agent>,
     waiting: Vec<WaitingQueue>,
@@ -173,12 +207,25 @@ pub struct Router {
 }
 
 impl Router {
-    /// A router for one tenant.
+    /// A router for one tenant, with the built-in sentiment scorer.
     pub fn new(config: &TenantConfig) -> Self {
+        Self::with_scorer(config, Arc::new(LexiconScorer::new()))
+    }
+
+    /// A router for one tenant with a deployment's own sentiment scorer.
+    pub fn with_scorer(config: &TenantConfig, scorer: Arc<dyn SentimentScorer>) -> Self {
         let policy = Policy::new(config);
         let queues = policy.queues.len();
+        let human_request = if config.handoff.human_phrases.is_empty() {
+            HumanRequestMatcher::with_defaults()
+        } else {
+            HumanRequestMatcher::new(&config.handoff.human_phrases)
+        };
         Router {
             policy,
+            scorer: Scorer(scorer),
+            human_request,
+            bots: AgentIndex::default(),
             conversations: Table::default(),
             agents: FxHashMap::default(),
             waiting: vec![WaitingQueue::default(); queues],
@@ -260,6 +307,21 @@ impl Router {
                 agent,
                 conversation,
             } => self.agent_close(agent, conversation, out),
+            Command::BotResult {
+                agent,
+                conversation,
+                resolved,
+            } => self.bot_result(agent, conversation, resolved, out),
+            Command::BotHandoff {
+                agent,
+                conversation,
+                reason,
+                summary,
+            } => self.bot_handoff(agent, conversation, reason, summary, out),
+            Command::HandBack {
+                agent,
+                conversation,
+            } => self.hand_back(agent, conversation, out),
             Command::Tick => {}
         }
         self.dispatch(out);
@@ -280,6 +342,8 @@ impl Router {
             excluded: &c.excluded,
             held_for: c.sticky_for,
             rescued: c.rank == 0,
+            sentiment: c.sentiment,
+            handoff: c.handoff.as_ref().map(|h| h.reason),
         })
     }
 
@@ -341,21 +405,10 @@ impl Router {
         }
         let now = self.now;
         let queue = self.policy.route(&profile);
-        let ranking = self.policy.rank(&profile, false);
+        let ranking = self.policy.rank(&profile, false, 0);
         let customer = customer_key(&profile.customer_id);
+        let skips_bot = self.policy.skips_bot(&profile);
         self.seq += 1;
-        let mut transcript = VecDeque::new();
-        if let Some(message) = message {
-            push_bounded(
-                &mut transcript,
-                self.policy.transcript_len,
-                TranscriptLine {
-                    at: now,
-                    speaker: Speaker::Customer,
-                    message,
-                },
-            );
-        }
         let conversation = Conversation {
             connector,
             profile: Arc::new(profile),
@@ -374,10 +427,169 @@ impl Router {
             sticky_for: None,
             predicted_ms: None,
             answered: false,
-            transcript,
+            transcript: VecDeque::new(),
             last_activity: now,
+            sentiment: None,
+            upset: false,
+            trend: VecDeque::new(),
+            unresolved: 0,
+            handoff: None,
         };
         self.conversations.insert(id, conversation);
+        // The opening message is judged like any other: "转人工" as a first line skips the bot.
+        let mut trigger = message.and_then(|m| self.take_customer_message(id, m, true));
+        if trigger.is_none() && skips_bot {
+            trigger = Some(HandoffReason::Rule);
+        }
+        // A handoff is reported only when a bot would otherwise have taken the conversation.
+        let bot = self
+            .policy
+            .handoff
+            .bot_first
+            .then(|| self.bots.best(&[]))
+            .flatten();
+        match (bot, trigger) {
+            (Some(_), Some(reason)) => self.hand_off(id, reason, out),
+            (Some(bot), None) => self.give_to_bot(id, bot, out),
+            (None, _) => {
+                self.rerank(id);
+                self.wait_for_human(id, out);
+            }
+        }
+    }
+
+    /// Records a customer message in the transcript and the sentiment, and says whether it
+    /// triggers a handoff (only checked while the conversation is with a bot).
+    fn take_customer_message(
+        &mut self,
+        id: ConversationId,
+        message: Message,
+        with_bot: bool,
+    ) -> Option<HandoffReason> {
+        let score = message
+            .sentiment
+            .filter(|s| s.is_finite())
+            .map(|s| s.clamp(-1.0, 1.0))
+            .unwrap_or_else(|| self.scorer.0.score(&message.text));
+        let asks_for_human = with_bot && self.human_request.matches(&message.text);
+        let now = self.now;
+        let h = &self.policy.handoff;
+        let (limit, trend_len) = (self.policy.transcript_len, h.trend_length as usize);
+        let c = self.conversations.get_mut(&id)?;
+        c.last_activity = now;
+        push_bounded(
+            &mut c.transcript,
+            limit,
+            TranscriptLine {
+                at: now,
+                speaker: Speaker::Customer,
+                message,
+            },
+        );
+        let smoothed = match c.sentiment {
+            None => score,
+            Some(previous) => previous + h.sentiment_smoothing * (score - previous),
+        };
+        c.sentiment = Some(smoothed);
+        push_bounded(&mut c.trend, trend_len, smoothed);
+        let became_upset = !c.upset && smoothed <= h.sentiment_threshold;
+        if became_upset {
+            c.upset = true;
+        } else if c.upset && smoothed > h.sentiment_recover {
+            c.upset = false;
+        }
+        if asks_for_human {
+            Some(HandoffReason::CustomerRequest)
+        } else if became_upset {
+            Some(HandoffReason::NegativeSentiment)
+        } else {
+            None
+        }
+    }
+
+    /// A bot takes the conversation at once (bots never decline).
+    fn give_to_bot(&mut self, id: ConversationId, bot: AgentId, out: &mut Vec<Effect>) {
+        let now = self.now;
+        let Some(c) = self.conversations.get_mut(&id) else {
+            return;
+        };
+        c.state = State::WithBot;
+        c.agent = Some(bot);
+        c.epoch = c.epoch.wrapping_add(1);
+        c.unresolved = 0;
+        let (epoch, queue) = (c.epoch, c.queue);
+        let vip = c.ranking.lane == Lane::Vip;
+        let context = Arc::new(offer_context(c, now, false));
+        self.update_agent(bot, |a| a.take(id, vip, now));
+        out.push(Effect::StateChanged {
+            conversation: id,
+            state: State::WithBot,
+            queue,
+        });
+        out.push(Effect::Offer {
+            agent: bot,
+            conversation: id,
+            context,
+            auto_accepted: true,
+        });
+        if self.policy.idle_ms > 0 {
+            self.timers
+                .set(now + self.policy.idle_ms, Timer::Idle(id, epoch));
+        }
+    }
+
+    /// Moves a conversation from its bot (if any) to the human queue for `reason`.
+    fn hand_off(&mut self, id: ConversationId, reason: HandoffReason, out: &mut Vec<Effect>) {
+        let Some(c) = self.conversations.get(&id) else {
+            return;
+        };
+        let bot = match c.state {
+            State::WithBot => c.agent,
+            _ => None,
+        };
+        let connector = c.connector;
+        if let Some(bot) = bot {
+            out.push(Effect::OfferWithdrawn {
+                agent: bot,
+                conversation: id,
+                reason: WithdrawReason::HandedOff,
+            });
+            self.release(bot, id);
+        }
+        out.push(Effect::Handoff {
+            connector,
+            conversation: id,
+            bot,
+            reason,
+        });
+        let points = self.policy.handoff_points(reason);
+        let now = self.now;
+        let Some(c) = self.conversations.get_mut(&id) else {
+            return;
+        };
+        let previous = c.handoff.take();
+        c.handoff = Some(HandoffContext {
+            reason,
+            bot_reason: previous.as_ref().and_then(|h| h.bot_reason.clone()),
+            bot_summary: previous.and_then(|h| h.bot_summary),
+            sentiment: c.sentiment,
+        });
+        c.agent = None;
+        // The wait a customer feels, and the SLA, start when they are handed to the humans.
+        c.waiting_since = now;
+        c.ranking = self.policy.rank(&c.profile, c.upset, points);
+        c.age = self.policy.age_key(now, c.ranking.priority);
+        self.wait_for_human(id, out);
+    }
+
+    /// Sends a conversation to the human side: its previous agent if sticky, else its queue.
+    fn wait_for_human(&mut self, id: ConversationId, out: &mut Vec<Effect>) {
+        let Some(c) = self.conversations.get_mut(&id) else {
+            return;
+        };
+        c.state = State::Waiting;
+        c.epoch = c.epoch.wrapping_add(1);
+        let (queue, ranking, customer) = (c.queue, c.ranking, c.customer);
         out.push(Effect::StateChanged {
             conversation: id,
             state: State::Waiting,
@@ -442,22 +654,19 @@ impl Router {
         message: Message,
         out: &mut Vec<Effect>,
     ) {
-        let now = self.now;
-        let limit = self.policy.transcript_len;
-        let Some(c) = self
-            .conversations
-            .get_mut(&id)
-            .filter(|c| c.connector == connector)
-        else {
-            refuse(
-                out,
-                Requester::Connector(connector),
-                Some(id),
-                RefusalCode::UnknownConversation,
-            );
-            return;
+        let (state, agent) = match self.conversations.get(&id) {
+            Some(c) if c.connector == connector => (c.state, c.agent),
+            _ => {
+                refuse(
+                    out,
+                    Requester::Connector(connector),
+                    Some(id),
+                    RefusalCode::UnknownConversation,
+                );
+                return;
+            }
         };
-        if c.state == State::WrapUp {
+        if state == State::WrapUp {
             refuse(
                 out,
                 Requester::Connector(connector),
@@ -466,24 +675,51 @@ impl Router {
             );
             return;
         }
-        c.last_activity = now;
-        push_bounded(
-            &mut c.transcript,
-            limit,
-            TranscriptLine {
-                at: now,
-                speaker: Speaker::Customer,
-                message: message.clone(),
-            },
-        );
-        if let (Some(agent), State::Offered | State::Assigned | State::WithBot) = (c.agent, c.state)
-        {
-            out.push(Effect::ToAgent {
-                agent,
-                conversation: id,
-                message,
-            });
+        let with_bot = state == State::WithBot;
+        let was_upset = self.conversations.get(&id).is_some_and(|c| c.upset);
+        let trigger = self.take_customer_message(id, message.clone(), with_bot);
+        if let Some(reason) = trigger.filter(|_| with_bot) {
+            self.hand_off(id, reason, out);
+            return;
         }
+        match (state, agent) {
+            (State::Offered | State::Assigned | State::WithBot, Some(agent)) => {
+                out.push(Effect::ToAgent {
+                    agent,
+                    conversation: id,
+                    message,
+                });
+            }
+            (State::Waiting, _) => {
+                let upset = self.conversations.get(&id).is_some_and(|c| c.upset);
+                if upset != was_upset {
+                    self.rerank(id);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A waiting customer's mood changed: their priority follows, and their place with it.
+    fn rerank(&mut self, id: ConversationId) {
+        let Some(c) = self.conversations.get_mut(&id) else {
+            return;
+        };
+        let points = c
+            .handoff
+            .as_ref()
+            .map_or(0, |h| self.policy.handoff_points(h.reason));
+        c.ranking = self.policy.rank(&c.profile, c.upset, points);
+        c.age = self.policy.age_key(c.waiting_since, c.ranking.priority);
+        let Some(old) = c.wait_key else { return };
+        let key = WaitKey { age: c.age, ..old };
+        c.wait_key = Some(key);
+        let queue = c.queue;
+        let waiting = &mut self.waiting[usize::from(queue.0)];
+        if let Some(waiter) = waiting.remove(&old) {
+            waiting.insert(key, waiter);
+        }
+        mark(&mut self.dirty, queue);
     }
 
     fn connector_end(
@@ -530,11 +766,14 @@ impl Router {
             .iter()
             .filter_map(|(name, level)| self.policy.skill(name).map(|s| (s, (*level).clamp(1, 10))))
             .collect();
+        // Bots serve conversations before the queue, never from it.
+        let serves_queues = login.role == Role::Human;
         let queues: Vec<_> = self
             .policy
             .queues
             .iter()
             .enumerate()
+            .filter(|_| serves_queues)
             .filter_map(|(i, q)| {
                 let levels: Option<Vec<u8>> = q
                     .skills
@@ -690,7 +929,12 @@ impl Router {
         let limit = self.policy.transcript_len;
         let role = self.agents.get(&agent).map(|a| a.role);
         let c = match self.conversations.get_mut(&id) {
-            Some(c) if c.agent == Some(agent) && c.state == State::Assigned => c,
+            Some(c)
+                if c.agent == Some(agent)
+                    && matches!(c.state, State::Assigned | State::WithBot) =>
+            {
+                c
+            }
             _ => {
                 refuse(
                     out,
@@ -780,7 +1024,10 @@ impl Router {
 
     fn agent_close(&mut self, agent: AgentId, id: ConversationId, out: &mut Vec<Effect>) {
         match self.conversations.get(&id) {
-            Some(c) if c.agent == Some(agent) && c.state == State::Assigned => {
+            Some(c)
+                if c.agent == Some(agent)
+                    && matches!(c.state, State::Assigned | State::WithBot) =>
+            {
                 self.end(id, CloseReason::Agent, out);
             }
             _ => refuse(
@@ -790,6 +1037,101 @@ impl Router {
                 RefusalCode::NotAssigned,
             ),
         }
+    }
+
+    /// Whether `agent` is the bot serving conversation `id`.
+    fn bot_holds(&self, agent: AgentId, id: ConversationId) -> bool {
+        self.conversations
+            .get(&id)
+            .is_some_and(|c| c.agent == Some(agent) && c.state == State::WithBot)
+    }
+
+    fn bot_result(
+        &mut self,
+        agent: AgentId,
+        id: ConversationId,
+        resolved: bool,
+        out: &mut Vec<Effect>,
+    ) {
+        if !self.bot_holds(agent, id) {
+            refuse(
+                out,
+                Requester::Agent(agent),
+                Some(id),
+                RefusalCode::NotAssigned,
+            );
+            return;
+        }
+        if resolved {
+            return;
+        }
+        let max = self.policy.handoff.max_unresolved_rounds;
+        let failed = self.conversations.get_mut(&id).is_some_and(|c| {
+            c.unresolved += 1;
+            max > 0 && c.unresolved >= max
+        });
+        if failed {
+            self.hand_off(id, HandoffReason::BotUnresolved, out);
+        }
+    }
+
+    fn bot_handoff(
+        &mut self,
+        agent: AgentId,
+        id: ConversationId,
+        reason: String,
+        summary: Option<String>,
+        out: &mut Vec<Effect>,
+    ) {
+        if !self.bot_holds(agent, id) {
+            refuse(
+                out,
+                Requester::Agent(agent),
+                Some(id),
+                RefusalCode::NotAssigned,
+            );
+            return;
+        }
+        if let Some(c) = self.conversations.get_mut(&id) {
+            c.handoff = Some(HandoffContext {
+                reason: HandoffReason::BotRequest,
+                bot_reason: Some(reason),
+                bot_summary: summary,
+                sentiment: c.sentiment,
+            });
+        }
+        self.hand_off(id, HandoffReason::BotRequest, out);
+    }
+
+    /// The only way back to a bot once a human has had the conversation.
+    fn hand_back(&mut self, agent: AgentId, id: ConversationId, out: &mut Vec<Effect>) {
+        let held = self
+            .conversations
+            .get(&id)
+            .is_some_and(|c| c.agent == Some(agent) && c.state == State::Assigned);
+        if !held {
+            refuse(
+                out,
+                Requester::Agent(agent),
+                Some(id),
+                RefusalCode::NotAssigned,
+            );
+            return;
+        }
+        let Some(bot) = self.bots.best(&[]) else {
+            refuse(
+                out,
+                Requester::Agent(agent),
+                Some(id),
+                RefusalCode::TargetUnavailable,
+            );
+            return;
+        };
+        self.release(agent, id);
+        if let Some(c) = self.conversations.get_mut(&id) {
+            c.handoff = None;
+        }
+        self.give_to_bot(id, bot, out);
     }
 
     // ----- timers ----------------------------------------------------------------------------
@@ -978,22 +1320,11 @@ impl Router {
         let epoch = c.epoch;
         let vip = c.ranking.lane == Lane::Vip;
         let queue = c.queue;
-        let context = Arc::new(OfferContext {
-            queue,
-            class: c.ranking.class,
-            profile: Arc::clone(&c.profile),
-            transcript: c.transcript.iter().cloned().collect(),
-            waited_ms: now.saturating_sub(c.waiting_since),
-            returning_customer,
-        });
+        let context = Arc::new(offer_context(c, now, returning_customer));
         let auto_accept = self
             .update_agent(agent_id, |a| {
-                a.held.push(id);
+                a.take(id, vip, now);
                 a.offered.push(id);
-                if !vip {
-                    a.non_vip_held += 1;
-                }
-                a.last_offer = now;
                 a.auto_accept
             })
             .unwrap_or(false);
@@ -1099,15 +1430,7 @@ impl Router {
     }
 
     fn release_slot(&mut self, agent: AgentId, id: ConversationId, vip: bool) {
-        self.update_agent(agent, |a| {
-            a.offered.retain(|x| *x != id);
-            if let Some(pos) = a.held.iter().position(|c| *c == id) {
-                a.held.remove(pos);
-                if !vip {
-                    a.non_vip_held -= 1;
-                }
-            }
-        });
+        self.update_agent(agent, |a| a.let_go(id, vip));
     }
 
     /// Ends a conversation for the reason given, from whatever open state it is in.
@@ -1255,10 +1578,14 @@ impl Router {
                     });
                     self.requeue(conversation, out);
                 }
-                State::Assigned | State::WithBot => {
+                State::Assigned => {
                     c.rank = 0;
                     self.requeue(conversation, out);
                 }
+                State::WithBot => match self.bots.best(&[]) {
+                    Some(bot) => self.give_to_bot(conversation, bot, out),
+                    None => self.hand_off(conversation, HandoffReason::BotUnavailable, out),
+                },
                 State::WrapUp => {
                     if let Some(c) = self.conversations.remove(&conversation) {
                         out.push(Effect::StateChanged {
@@ -1288,6 +1615,9 @@ impl Router {
         let old_load = agent.load();
         let allowed_before = self.reserve.non_vip_allowed(share);
         if was_eligible {
+            if agent.role == Role::Bot {
+                self.bots.remove(&agent.index_entry(BOT_LEVEL));
+            }
             for (q, level) in &agent.queues {
                 self.index[usize::from(q.0)].remove(&agent.index_entry(*level));
             }
@@ -1302,6 +1632,9 @@ impl Router {
             self.reserve.non_vip += u64::from(agent.non_vip_held);
         }
         if agent.eligible() {
+            if agent.role == Role::Bot {
+                self.bots.insert(agent.index_entry(BOT_LEVEL));
+            }
             for (q, level) in &agent.queues {
                 self.index[usize::from(q.0)].insert(agent.index_entry(*level));
             }
@@ -1488,12 +1821,13 @@ impl Router {
         if reserve != self.reserve {
             return Err(format!("reserve sums {:?} != {reserve:?}", self.reserve));
         }
-        let indexed: usize = self.index.iter().map(AgentIndex::len).sum();
+        let indexed: usize =
+            self.index.iter().map(AgentIndex::len).sum::<usize>() + self.bots.len();
         let expected: usize = self
             .agents
             .values()
             .filter(|a| a.eligible())
-            .map(|a| a.queues.len())
+            .map(|a| a.queues.len() + usize::from(a.role == Role::Bot))
             .sum();
         if indexed != expected {
             return Err(format!(
@@ -1569,6 +1903,26 @@ impl Router {
             }
         }
         Ok(())
+    }
+}
+
+/// Everything the agent needs to take over without asking the customer to repeat themselves.
+fn offer_context(c: &Conversation, now: Millis, returning_customer: bool) -> OfferContext {
+    let customer_lines = c
+        .transcript
+        .iter()
+        .filter(|l| l.speaker == Speaker::Customer)
+        .map(|l| &*l.message.text);
+    OfferContext {
+        queue: c.queue,
+        class: c.ranking.class,
+        profile: Arc::clone(&c.profile),
+        transcript: c.transcript.iter().cloned().collect(),
+        waited_ms: now.saturating_sub(c.waiting_since),
+        returning_customer,
+        handoff: c.handoff.clone(),
+        sentiment_trend: c.trend.iter().copied().collect(),
+        numbers: extract::numbers(customer_lines),
     }
 }
 

@@ -3,9 +3,9 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::config::{PriorityConfig, RouteRule, TenantConfig, TierMatch};
+use crate::config::{HandoffConfig, PriorityConfig, RouteRule, TenantConfig, TierMatch};
 
-use super::types::{Class, CustomerProfile, Lane, Millis, QueueId, Tier};
+use super::types::{Class, CustomerProfile, HandoffReason, Lane, Millis, QueueId, Tier};
 
 /// A skill, by its position in the tenant's skill table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -61,6 +61,8 @@ pub struct Policy {
     pub queue_update_ms: Millis,
     /// Transcript bound.
     pub transcript_len: usize,
+    /// Bot first and handoff triggers.
+    pub handoff: HandoffConfig,
 }
 
 impl Policy {
@@ -122,6 +124,7 @@ impl Policy {
             sticky_wait_ms: secs(timing.sticky_wait_secs),
             queue_update_ms: Millis::from(timing.queue_update_interval_ms),
             transcript_len: timing.transcript_messages as usize,
+            handoff: config.handoff.clone(),
         }
     }
 
@@ -147,14 +150,15 @@ impl Policy {
             .unwrap_or(self.default_queue)
     }
 
-    /// Class, lane and base priority of a conversation.
-    pub fn rank(&self, profile: &CustomerProfile, negative_sentiment: bool) -> Ranking {
+    /// Class, lane and priority of a conversation: base points from the profile, plus the
+    /// negative-sentiment points while the customer is upset, plus `extra` (handoff points).
+    pub fn rank(&self, profile: &CustomerProfile, negative_sentiment: bool, extra: u32) -> Ranking {
         let p = &self.priority;
         let intent = profile.intent.as_deref();
         let is_in = |list: &[String]| intent.is_some_and(|i| list.iter().any(|x| x == i));
         let complaint = is_in(&p.complaint_intents);
         let urgent = is_in(&p.urgent_intents);
-        let mut priority = 0u32;
+        let mut priority = extra;
         if let Tier::Vip(level) = profile.tier {
             priority += p.vip_points_per_level * u32::from(level);
         }
@@ -188,6 +192,37 @@ impl Policy {
             class,
             lane,
             priority,
+        }
+    }
+
+    /// Whether a rule sends this conversation past the bot.
+    pub fn skips_bot(&self, profile: &CustomerProfile) -> bool {
+        let h = &self.handoff;
+        let intent = profile
+            .intent
+            .as_deref()
+            .is_some_and(|i| h.skip_bot_intents.iter().any(|x| x == i));
+        let value = h.skip_bot_order_value > 0
+            && profile
+                .order_value
+                .is_some_and(|v| v >= h.skip_bot_order_value);
+        let vip = match profile.tier {
+            Tier::Vip(level) => h.skip_bot_min_vip_level > 0 && level >= h.skip_bot_min_vip_level,
+            Tier::Standard => false,
+        };
+        intent || value || vip
+    }
+
+    /// Priority points a handoff for this reason adds.
+    pub fn handoff_points(&self, reason: HandoffReason) -> u32 {
+        let p = &self.handoff.points;
+        match reason {
+            HandoffReason::CustomerRequest => p.customer_request,
+            HandoffReason::BotRequest => p.bot_request,
+            HandoffReason::BotUnresolved => p.bot_unresolved,
+            HandoffReason::NegativeSentiment => p.negative_sentiment,
+            HandoffReason::Rule => p.rule,
+            HandoffReason::BotUnavailable => p.bot_unavailable,
         }
     }
 

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+pub use super::extract::Numbers;
+
 /// Milliseconds on the caller's monotonic clock. The router never reads a clock itself.
 pub type Millis = u64;
 
@@ -155,6 +157,47 @@ impl State {
     /// Whether the conversation has ended for good.
     pub fn is_final(self) -> bool {
         matches!(self, State::Closed | State::Abandoned)
+    }
+}
+
+/// Why a conversation went from the bot (or past it) to the human queue. Each is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HandoffReason {
+    /// The customer asked for a human.
+    CustomerRequest,
+    /// The bot asked for a human.
+    BotRequest,
+    /// The bot marked `max_unresolved_rounds` replies unresolved.
+    BotUnresolved,
+    /// The customer's smoothed sentiment crossed the threshold.
+    NegativeSentiment,
+    /// A rule (intent, order value, VIP level) sends this conversation past the bot.
+    Rule,
+    /// Its bot went away and no other bot could take it.
+    BotUnavailable,
+}
+
+impl HandoffReason {
+    /// All reasons, for metrics.
+    pub const ALL: [HandoffReason; 6] = [
+        HandoffReason::CustomerRequest,
+        HandoffReason::BotRequest,
+        HandoffReason::BotUnresolved,
+        HandoffReason::NegativeSentiment,
+        HandoffReason::Rule,
+        HandoffReason::BotUnavailable,
+    ];
+
+    /// Stable snake_case name for the protocol and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HandoffReason::CustomerRequest => "customer_request",
+            HandoffReason::BotRequest => "bot_request",
+            HandoffReason::BotUnresolved => "bot_unresolved",
+            HandoffReason::NegativeSentiment => "negative_sentiment",
+            HandoffReason::Rule => "rule",
+            HandoffReason::BotUnavailable => "bot_unavailable",
+        }
     }
 }
 
@@ -378,6 +421,33 @@ pub enum Command {
         /// Where to.
         target: TransferTarget,
     },
+    /// A bot marks its last reply resolved or not.
+    BotResult {
+        /// The bot.
+        agent: AgentId,
+        /// Which conversation (must be with this bot).
+        conversation: ConversationId,
+        /// Whether the reply resolved the customer's question.
+        resolved: bool,
+    },
+    /// A bot asks for a human to take over.
+    BotHandoff {
+        /// The bot.
+        agent: AgentId,
+        /// Which conversation (must be with this bot).
+        conversation: ConversationId,
+        /// The bot's reason, for the agent.
+        reason: String,
+        /// The bot's summary of the conversation so far, for the agent.
+        summary: Option<String>,
+    },
+    /// A human agent explicitly hands a conversation back to a bot.
+    HandBack {
+        /// The agent.
+        agent: AgentId,
+        /// Which conversation (must be assigned to this agent).
+        conversation: ConversationId,
+    },
     /// An agent closes a conversation they hold.
     AgentClose {
         /// Who.
@@ -447,6 +517,8 @@ pub enum WithdrawReason {
     Ended,
     /// The agent's grace period ran out or they went offline.
     AgentGone,
+    /// The conversation left this bot for a human.
+    HandedOff,
 }
 
 /// Everything the offered agent needs to take over without asking the customer to repeat.
@@ -464,6 +536,25 @@ pub struct OfferContext {
     pub waited_ms: Millis,
     /// Whether it came to this agent by sticky routing: the agent served this customer recently.
     pub returning_customer: bool,
+    /// Why and how it left the bot, if it did.
+    pub handoff: Option<HandoffContext>,
+    /// Recent sentiment scores, oldest first (bounded by `trend_length`).
+    pub sentiment_trend: Vec<f32>,
+    /// Order and logistics numbers the customer mentioned.
+    pub numbers: Numbers,
+}
+
+/// What the human taking over from a bot needs to know.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandoffContext {
+    /// The trigger.
+    pub reason: HandoffReason,
+    /// The bot's own reason, when the bot asked.
+    pub bot_reason: Option<String>,
+    /// The bot's summary, when it gave one.
+    pub bot_summary: Option<String>,
+    /// The smoothed sentiment at handoff.
+    pub sentiment: Option<f32>,
 }
 
 /// Everything the router asks the outside world to do or know. Effects are data: the engine
@@ -518,6 +609,18 @@ pub enum Effect {
         from: Speaker,
         /// The message.
         message: Message,
+    },
+    /// The conversation left the bot (or skipped it) for the human queue; sent to the connector
+    /// so the customer can be told a person is coming.
+    Handoff {
+        /// Through which connector.
+        connector: ConnectorId,
+        /// Which conversation.
+        conversation: ConversationId,
+        /// The bot it left, if it had one.
+        bot: Option<AgentId>,
+        /// Why.
+        reason: HandoffReason,
     },
     /// A human agent took the conversation (sent to the connector, so the customer can be told).
     AgentJoined {
