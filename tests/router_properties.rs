@@ -1,18 +1,22 @@
 //! Property tests: random command sequences — arrivals, messages, accepts, rejects, timeouts,
-//! disconnects, reconnects, status changes, transfers, closes — must never break the router's
-//! invariants, lose a conversation, put a VIP behind a non-VIP, let anyone be overtaken beyond
-//! what aging allows, or give different results for the same input.
+//! disconnects, reconnects, status changes, transfers, closes, bot verdicts, bot handoffs and
+//! hand-backs — must never break the router's invariants, lose a conversation, put a VIP behind a
+//! non-VIP, let anyone be overtaken beyond what aging allows, hand a conversation back and forth
+//! between bot and human without an agent asking, or give different results for the same input.
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use common::router::{customer, default_tenant};
 use proptest::prelude::*;
 use switchboard::config::TenantConfig;
 use switchboard::router::*;
 
-const AGENTS: u32 = 5;
+/// Agents 0..5 are humans, 5..7 bots.
+const AGENTS: u32 = 7;
+const HUMANS: u32 = 5;
 const CONVERSATIONS: u64 = 40;
 
 #[derive(Debug, Clone)]
@@ -24,7 +28,7 @@ enum Op {
         customer: u8,
         order_value: u64,
     },
-    Say(u64),
+    Say(u64, i8),
     Leave(u64),
     ConnectorClose(u64),
     Connect(u32),
@@ -34,6 +38,9 @@ enum Op {
     RejectNth(usize),
     CloseNth(usize),
     TransferNth(usize, u8),
+    BotResultNth(usize, bool),
+    BotHandoffNth(usize),
+    HandBackNth(usize),
     Advance(Millis),
 }
 
@@ -47,7 +54,7 @@ fn op() -> impl Strategy<Value = Op> {
                 customer,
                 order_value,
             }),
-        2 => (0..CONVERSATIONS).prop_map(Op::Say),
+        3 => (0..CONVERSATIONS, -10i8..=10).prop_map(|(id, mood)| Op::Say(id, mood)),
         1 => (0..CONVERSATIONS).prop_map(Op::Leave),
         1 => (0..CONVERSATIONS).prop_map(Op::ConnectorClose),
         3 => (0..AGENTS).prop_map(Op::Connect),
@@ -57,6 +64,9 @@ fn op() -> impl Strategy<Value = Op> {
         2 => any::<usize>().prop_map(Op::RejectNth),
         4 => any::<usize>().prop_map(Op::CloseNth),
         1 => (any::<usize>(), 0u8..4).prop_map(|(n, t)| Op::TransferNth(n, t)),
+        2 => (any::<usize>(), any::<bool>()).prop_map(|(n, r)| Op::BotResultNth(n, r)),
+        1 => any::<usize>().prop_map(Op::BotHandoffNth),
+        1 => any::<usize>().prop_map(Op::HandBackNth),
         4 => prop_oneof![0u64..2_000, 0u64..40_000].prop_map(Op::Advance),
     ]
 }
@@ -76,6 +86,14 @@ fn tenant(reserved_share: f64) -> TenantConfig {
 
 /// What each agent declares, fixed per case so reconnects keep the same capacity.
 fn login(agent: u32) -> AgentLogin {
+    if agent >= HUMANS {
+        return AgentLogin {
+            role: Role::Bot,
+            capacity: 3,
+            skills: Vec::new(),
+            auto_accept: true,
+        };
+    }
     const SKILLS: [&[&str]; 5] = [
         &["general"],
         &["general", "vip"],
@@ -142,10 +160,17 @@ fn to_command(router: &Router, op: &Op) -> Option<Command> {
                 message: None,
             }
         }
-        Op::Say(id) => Command::CustomerMessage {
+        Op::Say(id, mood) => Command::CustomerMessage {
             connector,
             conversation: ConversationId(*id),
-            message: Message::text("还在吗"),
+            message: match mood {
+                // Now and then the customer asks for a person in so many words.
+                10 => Message::text("转人工"),
+                _ => Message {
+                    text: Arc::from("还在吗"),
+                    sentiment: Some(f32::from(*mood) / 10.0),
+                },
+            },
         },
         Op::Leave(id) => Command::CustomerLeft {
             connector,
@@ -206,6 +231,30 @@ fn to_command(router: &Router, op: &Op) -> Option<Command> {
                 target,
             }
         }
+        Op::BotResultNth(n, resolved) => {
+            let (conversation, agent) = nth(State::WithBot, *n)?;
+            Command::BotResult {
+                agent,
+                conversation,
+                resolved: *resolved,
+            }
+        }
+        Op::BotHandoffNth(n) => {
+            let (conversation, agent) = nth(State::WithBot, *n)?;
+            Command::BotHandoff {
+                agent,
+                conversation,
+                reason: "cannot help".into(),
+                summary: None,
+            }
+        }
+        Op::HandBackNth(n) => {
+            let (conversation, agent) = nth(State::Assigned, *n)?;
+            Command::HandBack {
+                agent,
+                conversation,
+            }
+        }
         Op::Advance(_) => Command::Tick,
     })
 }
@@ -218,6 +267,8 @@ fn run_checked(config: &TenantConfig, ops: &[Op]) -> Result<Vec<Effect>, TestCas
     let mut all = Vec::new();
     let mut arrived: BTreeSet<ConversationId> = BTreeSet::new();
     let mut ended: BTreeSet<ConversationId> = BTreeSet::new();
+    // Per open conversation: whether it has reached the human side since it last had a bot.
+    let mut reached_human: BTreeMap<ConversationId, bool> = BTreeMap::new();
     for op in ops {
         if let Op::Advance(ms) = op {
             now += ms;
@@ -236,19 +287,51 @@ fn run_checked(config: &TenantConfig, ops: &[Op]) -> Result<Vec<Effect>, TestCas
             Command::Arrive { conversation, .. } => Some(*conversation),
             _ => None,
         };
+        let handing_back = match &command {
+            Command::HandBack { conversation, .. } => Some(*conversation),
+            _ => None,
+        };
         let mut out = Vec::new();
         router.apply(now, command, &mut out);
 
         if let Err(broken) = router.check_invariants() {
             return Err(TestCaseError::fail(format!("after {op:?}: {broken}")));
         }
-        if let Some(id) = arriving {
-            if !out.iter().any(|e| matches!(e, Effect::Refused { .. })) {
-                arrived.insert(id);
-                ended.remove(&id);
-            }
+        let refused = out.iter().any(|e| matches!(e, Effect::Refused { .. }));
+        if let Some(id) = arriving.filter(|_| !refused) {
+            arrived.insert(id);
+            ended.remove(&id);
+            reached_human.insert(id, false);
+        }
+        if let Some(id) = handing_back.filter(|_| !refused) {
+            reached_human.insert(id, false);
         }
         for effect in &out {
+            // No loops: once on the human side, only an explicit hand-back returns it to a bot,
+            // so a second handoff needs a hand-back in between.
+            if let Effect::StateChanged {
+                conversation,
+                state,
+                ..
+            } = effect
+            {
+                let human = reached_human.entry(*conversation).or_insert(false);
+                match state {
+                    State::WithBot if *human && handing_back != Some(*conversation) => {
+                        prop_assert!(false, "{:?} went back to a bot unasked", conversation);
+                    }
+                    State::Waiting | State::Offered | State::Assigned => *human = true,
+                    _ => {}
+                }
+            }
+            if let Effect::Handoff { conversation, .. } = effect {
+                let human = reached_human.get(conversation).copied().unwrap_or(false);
+                prop_assert!(
+                    !human,
+                    "{:?} handed off again without a hand-back",
+                    conversation
+                );
+            }
             match effect {
                 Effect::StateChanged {
                     conversation,
@@ -300,7 +383,8 @@ fn check_order(
     let Some(y) = router.conversation(offered) else {
         return Ok(());
     };
-    if y.agent != Some(agent) || y.held_for.is_some() {
+    // Bots take new conversations before any queue; only offers to humans follow queue order.
+    if y.agent != Some(agent) || y.held_for.is_some() || y.state == State::WithBot {
         return Ok(());
     }
     let effective =
