@@ -73,6 +73,7 @@ impl Floor {
             connector: ConnectorId(1),
             profile: CustomerProfile {
                 customer_id: format!("c{}", self.next),
+                name: None,
                 tier: Tier::Standard,
                 tags: Vec::new(),
                 intent: None,
@@ -92,6 +93,7 @@ impl Floor {
             message: Message {
                 text: Arc::clone(text),
                 sentiment,
+                id: None,
             },
         });
     }

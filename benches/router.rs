@@ -34,6 +34,7 @@ struct Saturated {
 fn profile(n: u64) -> CustomerProfile {
     CustomerProfile {
         customer_id: format!("cust-{n}"),
+        name: None,
         tier: if n % 20 == 0 {
             Tier::Vip(1)
         } else {

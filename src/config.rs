@@ -41,6 +41,12 @@ impl ConfigError {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Listeners, limits and timeouts of the WebSocket gateway.
+    #[serde(default)]
+    pub gateway: GatewayConfig,
+    /// Channel connectors allowed to connect, each bound to one tenant.
+    #[serde(default)]
+    pub connectors: Vec<ConnectorConfig>,
     /// Tenants, each with its own router. The first one is the default tenant.
     #[serde(default = "default_tenants")]
     pub tenants: Vec<TenantConfig>,
@@ -53,6 +59,8 @@ fn default_tenants() -> Vec<TenantConfig> {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            gateway: GatewayConfig::default(),
+            connectors: Vec::new(),
             tenants: default_tenants(),
         }
     }
@@ -106,7 +114,54 @@ impl Config {
             }
             tenant.validate(&key)?;
         }
+        self.gateway.validate("gateway")?;
+        let mut keys = HashSet::new();
+        let mut names = HashSet::new();
+        for (i, connector) in self.connectors.iter().enumerate() {
+            let key = format!("connectors[{i}]");
+            if connector.name.trim().is_empty() {
+                return Err(ConfigError::new(format!("{key}.name"), "must not be empty"));
+            }
+            if !names.insert(connector.name.as_str()) {
+                return Err(ConfigError::new(
+                    format!("{key}.name"),
+                    format!("connector {:?} is defined twice", connector.name),
+                ));
+            }
+            if connector.api_key.len() < 16 {
+                return Err(ConfigError::new(
+                    format!("{key}.api_key"),
+                    "must be at least 16 characters",
+                ));
+            }
+            if !keys.insert(connector.api_key.as_str()) {
+                return Err(ConfigError::new(
+                    format!("{key}.api_key"),
+                    "is the same as another connector's",
+                ));
+            }
+            if !ids.contains(connector.tenant.as_str()) {
+                return Err(ConfigError::new(
+                    format!("{key}.tenant"),
+                    format!("no tenant is named {:?}", connector.tenant),
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// Applies `SWITCHBOARD_LISTEN` and `SWITCHBOARD_ADMIN_LISTEN` from the environment (they
+    /// override the file), then validates again.
+    pub fn apply_env(&mut self) -> Result<(), ConfigError> {
+        for (var, target) in [
+            ("SWITCHBOARD_LISTEN", &mut self.gateway.listen),
+            ("SWITCHBOARD_ADMIN_LISTEN", &mut self.gateway.admin_listen),
+        ] {
+            if let Ok(value) = std::env::var(var) {
+                *target = value;
+            }
+        }
+        self.validate()
     }
 
     /// The tenant used when a client does not name one.
@@ -129,12 +184,132 @@ fn describe_span(text: &str, span: std::ops::Range<usize>) -> String {
     format!("line {line} ({})", snippet.trim())
 }
 
+/// The WebSocket gateway: listeners, limits, timeouts.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    /// Address for connectors and agents (`/v1/connector`, `/v1/agent`).
+    pub listen: String,
+    /// Address for health, readiness, metrics and the admin API.
+    pub admin_listen: String,
+    /// Router shard threads; 0 means one per CPU core.
+    pub shards: usize,
+    /// Largest incoming message; a bigger one closes the connection with 1009.
+    pub max_message_bytes: usize,
+    /// Socket read buffer per connection (small, so 100k idle sockets fit in memory).
+    pub read_buffer_bytes: usize,
+    /// Frames queued for one connection before it counts as a slow consumer.
+    pub outbox_frames: usize,
+    /// Frames kept per client identity for resume; past it the oldest are dropped and the next
+    /// resume is told `gap: true`.
+    pub replay_frames: usize,
+    /// A slow consumer whose outbox stays full this long is closed with 1013.
+    pub slow_consumer_secs: u32,
+    /// Protocol errors a connection may make per minute before it is closed with 1008.
+    pub error_budget_per_minute: u32,
+    /// Ping interval; a connection silent for three intervals is closed.
+    pub heartbeat_secs: u32,
+    /// On SIGTERM, how long in-flight work may drain before every socket is closed with 1001.
+    pub shutdown_grace_secs: u32,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            listen: "127.0.0.1:8080".to_string(),
+            admin_listen: "127.0.0.1:9090".to_string(),
+            shards: 0,
+            max_message_bytes: 64 * 1024,
+            read_buffer_bytes: 4096,
+            outbox_frames: 1024,
+            replay_frames: 1024,
+            slow_consumer_secs: 10,
+            error_budget_per_minute: 30,
+            heartbeat_secs: 20,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+impl GatewayConfig {
+    fn validate(&self, key: &str) -> Result<(), ConfigError> {
+        for (name, value) in [
+            ("listen", &self.listen),
+            ("admin_listen", &self.admin_listen),
+        ] {
+            if value.parse::<std::net::SocketAddr>().is_err() {
+                return Err(ConfigError::new(
+                    format!("{key}.{name}"),
+                    format!("{value:?} is not an address like 127.0.0.1:8080"),
+                ));
+            }
+        }
+        let ranges: [(&str, usize, usize, usize); 4] = [
+            ("max_message_bytes", self.max_message_bytes, 1024, 16 << 20),
+            ("read_buffer_bytes", self.read_buffer_bytes, 1024, 1 << 20),
+            ("outbox_frames", self.outbox_frames, 16, 1 << 20),
+            ("replay_frames", self.replay_frames, 16, 1 << 20),
+        ];
+        for (name, value, min, max) in ranges {
+            if !(min..=max).contains(&value) {
+                return Err(ConfigError::new(
+                    format!("{key}.{name}"),
+                    format!("must be between {min} and {max}"),
+                ));
+            }
+        }
+        for (name, value) in [
+            ("slow_consumer_secs", self.slow_consumer_secs),
+            ("error_budget_per_minute", self.error_budget_per_minute),
+            ("heartbeat_secs", self.heartbeat_secs),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::new(
+                    format!("{key}.{name}"),
+                    "must be at least 1",
+                ));
+            }
+        }
+        if self.shards > 256 {
+            return Err(ConfigError::new(
+                format!("{key}.shards"),
+                "must be at most 256",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A channel connector allowed to connect.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorConfig {
+    /// Its name, e.g. "wechat-main". Conversation ids are scoped to it.
+    pub name: String,
+    /// The tenant its conversations belong to.
+    pub tenant: String,
+    /// Secret it presents as `Authorization: Bearer <api_key>` (or `?token=`). At least 16 characters.
+    pub api_key: String,
+}
+
+impl fmt::Debug for ConnectorConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectorConfig")
+            .field("name", &self.name)
+            .field("tenant", &self.tenant)
+            .field("api_key", &"<secret>")
+            .finish()
+    }
+}
+
 /// One tenant: its queues, routing rules and policies.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TenantConfig {
     /// Tenant id, as carried in agent tokens and connector keys.
     pub id: String,
+    /// HS256 secret that signs this tenant's agent and bot tokens. Empty: no agent can connect.
+    pub jwt_secret: String,
     /// Queue used when no routing rule matches.
     pub default_queue: String,
     /// Queues, each with the skills an agent needs to serve it.
@@ -157,6 +332,7 @@ impl Default for TenantConfig {
     fn default() -> Self {
         TenantConfig {
             id: "default".to_string(),
+            jwt_secret: String::new(),
             default_queue: "general".to_string(),
             queues: vec![QueueConfig {
                 name: "general".to_string(),
@@ -176,6 +352,12 @@ impl TenantConfig {
     fn validate(&self, key: &str) -> Result<(), ConfigError> {
         if self.id.trim().is_empty() {
             return Err(ConfigError::new(format!("{key}.id"), "must not be empty"));
+        }
+        if !self.jwt_secret.is_empty() && self.jwt_secret.len() < 16 {
+            return Err(ConfigError::new(
+                format!("{key}.jwt_secret"),
+                "must be at least 16 characters (or empty to refuse every agent)",
+            ));
         }
         if self.queues.is_empty() {
             return Err(ConfigError::new(

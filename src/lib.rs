@@ -4,10 +4,16 @@
 //! - [`router`]: the pure routing core — a deterministic state machine per tenant, commands in,
 //!   effects out, time passed in. No I/O, no clocks, no locks.
 //! - [`config`]: the one validated configuration struct, loaded from TOML.
+//! - [`protocol`]: the versioned wire protocol — message types, decoding, encoding, error codes.
+//! - [`engine`]: router shards on their own threads, sessions, replay buffers, effect delivery.
+//! - [`gateway`]: listeners, WebSocket upgrade, authentication, connection tasks, shutdown.
 //!
 //! Start with `ARCHITECTURE.md` for the bird's-eye view and the invariants.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod engine;
+pub mod gateway;
+pub mod protocol;
 pub mod router;

@@ -1,10 +1,13 @@
 //! The `switchboard` command: parses flags, loads configuration, runs a subcommand.
 #![forbid(unsafe_code)]
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use switchboard::config::Config;
+use switchboard::gateway::auth::{sign, Claims};
+use switchboard::gateway::{self, unix_now, Listeners, Stop};
 
 // Many small, short-lived allocations across threads (frames, effects): mimalloc keeps them cheap.
 #[global_allocator]
@@ -14,15 +17,25 @@ const USAGE: &str = "\
 usage: switchboard <command> [options]
 
 commands:
-  check-config [FILE]   validate a configuration file (default: the embedded defaults)
-                        and print what it defines
-  help                  print this text
+  serve [--config FILE] [--listen ADDR] [--admin-listen ADDR]
+        run the gateway. Without --config it reads config/switchboard.toml if that file
+        exists, else the embedded defaults. Prints the addresses it listens on.
+        SIGTERM drains and closes every socket with 1001; SIGINT exits at once.
+  token --sub ID [--tenant ID] [--role agent|bot] [--skills a=5,b=7] [--capacity N]
+        [--name NAME] [--hours N] [--config FILE]
+        print an HS256 token for an agent or bot, signed with the tenant's jwt_secret
+  check-config [FILE]
+        validate a configuration file (default: the embedded one) and print what it defines
+  help  print this text
 ";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest = args.get(1..).unwrap_or_default();
     match args.first().map(String::as_str) {
-        Some("check-config") => check_config(args.get(1).map(PathBuf::from)),
+        Some("serve") => serve(rest),
+        Some("token") => token(rest),
+        Some("check-config") => check_config(rest.first().map(PathBuf::from)),
         Some("help") | Some("--help") | Some("-h") => {
             print!("{USAGE}");
             ExitCode::SUCCESS
@@ -33,6 +46,173 @@ fn main() -> ExitCode {
         }
         _ => {
             eprint!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `--name value` pairs; a flag without a value or an unknown flag is an error.
+fn flags(args: &[String], known: &[&str]) -> Result<BTreeMap<String, String>, String> {
+    let mut found = BTreeMap::new();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let name = flag
+            .strip_prefix("--")
+            .filter(|n| known.contains(n))
+            .ok_or_else(|| format!("unknown option {flag:?}"))?;
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        found.insert(name.to_string(), value.clone());
+    }
+    Ok(found)
+}
+
+/// The configuration: `--config FILE`, else `config/switchboard.toml` if present, else embedded;
+/// then the environment.
+fn load(flag: Option<&String>) -> Result<(Config, String), String> {
+    let default = Path::new("config/switchboard.toml");
+    let (config, source) = match flag {
+        Some(path) => (Config::load(Path::new(path)), path.clone()),
+        None if default.exists() => (Config::load(default), default.display().to_string()),
+        None => (Ok(Config::embedded()), "embedded defaults".to_string()),
+    };
+    let mut config = config.map_err(|e| format!("invalid configuration ({source}): {e}"))?;
+    config
+        .apply_env()
+        .map_err(|e| format!("invalid configuration (environment): {e}"))?;
+    Ok((config, source))
+}
+
+fn serve(args: &[String]) -> ExitCode {
+    let run = || -> Result<(), String> {
+        let flags = flags(args, &["config", "listen", "admin-listen"])?;
+        let (mut config, source) = load(flags.get("config"))?;
+        if let Some(listen) = flags.get("listen") {
+            config.gateway.listen = listen.clone();
+        }
+        if let Some(admin) = flags.get("admin-listen") {
+            config.gateway.admin_listen = admin.clone();
+        }
+        config
+            .validate()
+            .map_err(|e| format!("invalid configuration (flags): {e}"))?;
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            )
+            .with_writer(std::io::stderr)
+            .init();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the runtime: {e}"))?;
+        runtime.block_on(async move {
+            let bind = |addr: String| async move {
+                tokio::net::TcpListener::bind(&addr)
+                    .await
+                    .map_err(|e| format!("cannot listen on {addr}: {e}"))
+            };
+            let public = bind(config.gateway.listen.clone()).await?;
+            let admin = bind(config.gateway.admin_listen.clone()).await?;
+            let shown = |l: &tokio::net::TcpListener| {
+                l.local_addr()
+                    .map_or_else(|_| "?".to_string(), |a| a.to_string())
+            };
+            println!("switchboard {} ({source})", env!("CARGO_PKG_VERSION"));
+            println!("  connectors: ws://{}/v1/connector", shown(&public));
+            println!("  agents:     ws://{}/v1/agent", shown(&public));
+            println!("  admin:      http://{}/healthz  /readyz", shown(&admin));
+            gateway::run(config, Listeners { public, admin }, signals())
+                .await
+                .map_err(|e| format!("gateway failed: {e}"))
+        })
+    };
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("switchboard: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// SIGTERM asks for a graceful stop, SIGINT (Ctrl-C) for a fast one.
+async fn signals() -> Stop {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return Stop::Fast;
+    };
+    tokio::select! {
+        _ = term.recv() => Stop::Graceful,
+        _ = tokio::signal::ctrl_c() => Stop::Fast,
+    }
+}
+
+fn token(args: &[String]) -> ExitCode {
+    let run = || -> Result<String, String> {
+        let flags = flags(
+            args,
+            &[
+                "sub", "tenant", "role", "skills", "capacity", "name", "hours", "config",
+            ],
+        )?;
+        let (config, _) = load(flags.get("config"))?;
+        let tenant_id = flags
+            .get("tenant")
+            .cloned()
+            .unwrap_or_else(|| config.default_tenant().id.clone());
+        let tenant = config
+            .tenants
+            .iter()
+            .find(|t| t.id == tenant_id)
+            .ok_or_else(|| format!("no tenant {tenant_id:?}"))?;
+        if tenant.jwt_secret.is_empty() {
+            return Err(format!(
+                "tenant {tenant_id:?} has no jwt_secret: it takes no agents"
+            ));
+        }
+        let sub = flags.get("sub").cloned().ok_or("--sub is required")?;
+        let number = |name: &str, default: u64| -> Result<u64, String> {
+            flags.get(name).map_or(Ok(default), |v| {
+                v.parse()
+                    .map_err(|_| format!("--{name} must be a whole number"))
+            })
+        };
+        let mut skills = BTreeMap::new();
+        for pair in flags
+            .get("skills")
+            .map_or("general=5", String::as_str)
+            .split(',')
+            .filter(|p| !p.is_empty())
+        {
+            let (name, level) = pair.split_once('=').unwrap_or((pair, "5"));
+            let level: u8 = level
+                .parse()
+                .ok()
+                .filter(|l| (1..=10).contains(l))
+                .ok_or_else(|| format!("skill level for {name:?} must be 1-10"))?;
+            skills.insert(name.to_string(), level);
+        }
+        let claims = Claims {
+            sub,
+            tenant: tenant_id,
+            role: flags.get("role").cloned().unwrap_or_else(|| "agent".into()),
+            skills,
+            capacity: number("capacity", 3)? as u32,
+            exp: unix_now() + number("hours", 12)? * 3600,
+            name: flags.get("name").cloned(),
+            auto_accept: false,
+        };
+        Ok(sign(&claims, tenant.jwt_secret.as_bytes()))
+    };
+    match run() {
+        Ok(token) => {
+            println!("{token}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("switchboard token: {message}");
             ExitCode::from(2)
         }
     }
@@ -67,5 +247,11 @@ fn check_config(path: Option<PathBuf>) -> ExitCode {
             tenant.routes.len()
         );
     }
+    println!(
+        "gateway: {} (admin {}); {} connector(s)",
+        config.gateway.listen,
+        config.gateway.admin_listen,
+        config.connectors.len()
+    );
     ExitCode::SUCCESS
 }

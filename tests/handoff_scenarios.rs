@@ -53,6 +53,7 @@ fn scored(id: u64, score: f32) -> Command {
         message: Message {
             text: Arc::from("……"),
             sentiment: Some(score),
+            id: None,
         },
     }
 }
@@ -302,6 +303,7 @@ fn an_angry_vip_with_a_complaint_is_first_in_line() {
         message: Message {
             text: Arc::from("投诉！"),
             sentiment: Some(-0.9),
+            id: None,
         },
     });
     let fx = s.close(1, 1);
@@ -403,6 +405,7 @@ fn a_connector_score_outside_the_range_is_clamped_and_nan_is_ignored() {
         message: Message {
             text: Arc::from("好的"),
             sentiment: Some(f32::NAN),
+            id: None,
         },
     });
     let fx = s.run(scored(1, -7.0));

@@ -169,6 +169,7 @@ fn to_command(router: &Router, op: &Op) -> Option<Command> {
                 _ => Message {
                     text: Arc::from("还在吗"),
                     sentiment: Some(f32::from(*mood) / 10.0),
+                    id: None,
                 },
             },
         },

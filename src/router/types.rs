@@ -231,6 +231,8 @@ impl CloseReason {
 pub struct CustomerProfile {
     /// The connector's customer id. Personal data: never logged, masked in `Debug`.
     pub customer_id: String,
+    /// Display name, if the platform gave one. Personal data: masked in `Debug`.
+    pub name: Option<String>,
     /// Standard or VIP level.
     pub tier: Tier,
     /// Free-form tags from the platform (e.g. "new_buyer").
@@ -249,6 +251,7 @@ impl fmt::Debug for CustomerProfile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CustomerProfile")
             .field("customer_id", &"<masked>")
+            .field("name", &self.name.as_ref().map(|_| "<masked>"))
             .field("tier", &self.tier)
             .field("tags", &self.tags)
             .field("intent", &self.intent)
@@ -266,14 +269,17 @@ pub struct Message {
     pub text: Arc<str>,
     /// The connector's own sentiment score in [-1, 1], if it sent one.
     pub sentiment: Option<f32>,
+    /// The author's id for the message, forwarded unchanged so duplicates can be recognised.
+    pub id: Option<Arc<str>>,
 }
 
 impl Message {
-    /// A message without a connector-supplied sentiment score.
+    /// A message without an id or a connector-supplied sentiment score.
     pub fn text(text: &str) -> Self {
         Message {
             text: Arc::from(text),
             sentiment: None,
+            id: None,
         }
     }
 }
@@ -283,6 +289,7 @@ impl fmt::Debug for Message {
         f.debug_struct("Message")
             .field("chars", &self.text.chars().count())
             .field("sentiment", &self.sentiment)
+            .field("id", &self.id)
             .finish()
     }
 }

@@ -1,4 +1,5 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod gateway;
 pub mod router;

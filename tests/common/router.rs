@@ -21,6 +21,7 @@ pub const CONNECTOR: ConnectorId = ConnectorId(1);
 pub fn customer(id: &str) -> CustomerProfile {
     CustomerProfile {
         customer_id: id.to_string(),
+        name: None,
         tier: Tier::Standard,
         tags: Vec::new(),
         intent: None,

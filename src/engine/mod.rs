@@ -1,0 +1,233 @@
+//! Router shards: each on its own thread, owning some tenants' routers and their sessions.
+//!
+//! Owner and bounds, as everywhere in Switchboard:
+//! - a shard's **inbox** is a bounded crossbeam channel (`INBOX_CAPACITY`); a connection's reader
+//!   that finds it full waits (it stops reading its socket), so backpressure reaches the client
+//!   instead of memory;
+//! - a connection's **outbox** is a bounded tokio channel (`gateway.outbox_frames`) drained by its
+//!   writer task; when it is full the shard keeps the frames in the session's replay buffer and
+//!   sends them in order once it drains, and closes the connection with 1013 if it stays full for
+//!   `gateway.slow_consumer_secs`;
+//! - a session's **replay buffer** holds its last `gateway.replay_frames` frames; past that the
+//!   oldest are dropped and the next resume is told `gap: true`.
+//!
+//! The shard thread never blocks on a socket and nothing holds a lock across an `.await`: the
+//! only way in is the inbox, the only way out is `try_send` on outboxes.
+
+mod deliver;
+mod shard;
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Sender, TrySendError};
+use parking_lot::Mutex;
+use rustc_hash::FxHashMap;
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::config::Config;
+use crate::gateway::auth::Claims;
+use crate::protocol::{ClientMessage, Hello};
+
+/// Inputs a shard holds before readers must wait.
+pub const INBOX_CAPACITY: usize = 65_536;
+
+/// Who is on the other end of a connection, as authenticated before the upgrade.
+#[derive(Debug, Clone)]
+pub enum Identity {
+    /// A channel connector.
+    Connector {
+        /// Its configured name.
+        name: String,
+        /// Its tenant.
+        tenant: String,
+    },
+    /// A human agent or a bot, from its token.
+    Agent(Claims),
+}
+
+impl Identity {
+    /// The tenant it belongs to.
+    pub fn tenant(&self) -> &str {
+        match self {
+            Identity::Connector { tenant, .. } => tenant,
+            Identity::Agent(claims) => &claims.tenant,
+        }
+    }
+}
+
+/// Why and how a connection is to be closed.
+pub type CloseOrder = Option<(u16, &'static str)>;
+
+/// The shard's handle on one connection's writer.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    /// Frames to write, in order.
+    pub frames: mpsc::Sender<Utf8Bytes>,
+    /// Set once to close the connection with a code, after the frames already queued.
+    pub close: Arc<watch::Sender<CloseOrder>>,
+}
+
+impl Outbox {
+    /// Asks the writer to close with `code` after what is queued.
+    pub fn close(&self, code: u16, reason: &'static str) {
+        self.close.send_replace(Some((code, reason)));
+    }
+}
+
+/// What a shard is asked to do.
+#[derive(Debug)]
+pub enum ShardInput {
+    /// A connection finished its hello: bind it to its session (resuming if asked).
+    Attach {
+        /// The tenant's index on its shard.
+        tenant: usize,
+        /// The connection.
+        conn: u64,
+        /// Who it is.
+        identity: Identity,
+        /// Its hello.
+        hello: Hello,
+        /// Where its frames go.
+        outbox: Outbox,
+    },
+    /// Decoded messages from one frame of a connection, in order.
+    Client {
+        /// The tenant's index on its shard.
+        tenant: usize,
+        /// The connection.
+        conn: u64,
+        /// The messages.
+        messages: Vec<ClientMessage>,
+    },
+    /// The connection is gone.
+    Detach {
+        /// The tenant's index on its shard.
+        tenant: usize,
+        /// The connection.
+        conn: u64,
+    },
+    /// Finish what is queued, then close every connection with 1001 and stop.
+    Shutdown,
+}
+
+/// Where a tenant lives: its shard's inbox and its index there.
+#[derive(Debug, Clone)]
+pub struct Route {
+    inbox: Sender<ShardInput>,
+    /// The tenant's index on its shard.
+    pub tenant: usize,
+}
+
+impl Route {
+    /// Sends to the shard, waiting (without blocking the runtime) while its inbox is full.
+    /// Returns false once the shard has stopped.
+    pub async fn send(&self, mut input: ShardInput) -> bool {
+        loop {
+            match self.inbox.try_send(input) {
+                Ok(()) => return true,
+                Err(TrySendError::Disconnected(_)) => return false,
+                Err(TrySendError::Full(back)) => {
+                    input = back;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
+        }
+    }
+
+    /// Sends without waiting; for teardown paths that must not stall. Returns false if full or
+    /// stopped.
+    pub fn send_now(&self, input: ShardInput) -> bool {
+        self.inbox.try_send(input).is_ok()
+    }
+}
+
+/// The running shards.
+#[derive(Debug)]
+pub struct Engine {
+    inboxes: Vec<Sender<ShardInput>>,
+    routes: FxHashMap<String, Route>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    next_conn: std::sync::atomic::AtomicU64,
+}
+
+impl Engine {
+    /// Starts one thread per shard and gives each its tenants (round robin in config order).
+    pub fn start(config: &Config) -> Self {
+        let shards = match config.gateway.shards {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+        .min(config.tenants.len().max(1));
+        let mut plans: Vec<Vec<crate::config::TenantConfig>> = vec![Vec::new(); shards];
+        let mut routes = FxHashMap::default();
+        let mut inboxes = Vec::with_capacity(shards);
+        let mut receivers = Vec::with_capacity(shards);
+        for _ in 0..shards {
+            let (tx, rx) = crossbeam_channel::bounded(INBOX_CAPACITY);
+            inboxes.push(tx);
+            receivers.push(rx);
+        }
+        for (i, tenant) in config.tenants.iter().enumerate() {
+            let shard = i % shards;
+            routes.insert(
+                tenant.id.clone(),
+                Route {
+                    inbox: inboxes[shard].clone(),
+                    tenant: plans[shard].len(),
+                },
+            );
+            plans[shard].push(tenant.clone());
+        }
+        let threads = receivers
+            .into_iter()
+            .zip(plans)
+            .enumerate()
+            .filter_map(|(i, (rx, tenants))| {
+                let gateway = config.gateway.clone();
+                std::thread::Builder::new()
+                    .name(format!("shard-{i}"))
+                    .spawn(move || shard::Shard::new(tenants, gateway, rx).run())
+                    .ok()
+            })
+            .collect();
+        Engine {
+            inboxes,
+            routes,
+            threads: Mutex::new(threads),
+            next_conn: std::sync::atomic::AtomicU64::new(1),
+        }
+    }
+
+    /// The route to a tenant.
+    pub fn route(&self, tenant: &str) -> Option<Route> {
+        self.routes.get(tenant).cloned()
+    }
+
+    /// A fresh connection number.
+    pub fn next_conn(&self) -> u64 {
+        self.next_conn
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Asks every shard to finish its queue and close all connections with 1001. Waits up to
+    /// `grace` for room in a full inbox.
+    pub fn shutdown(&self, grace: Duration) {
+        for inbox in &self.inboxes {
+            let _ = inbox.send_timeout(ShardInput::Shutdown, grace);
+        }
+    }
+
+    /// Waits for the shard threads to stop (after `shutdown`, or once every route is dropped).
+    pub fn join(&self) {
+        for inbox in &self.inboxes {
+            let _ = inbox.try_send(ShardInput::Shutdown);
+        }
+        let threads = std::mem::take(&mut *self.threads.lock());
+        for thread in threads {
+            let _ = thread.join();
+        }
+    }
+}

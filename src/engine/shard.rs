@@ -1,0 +1,789 @@
+//! One shard thread: its tenants' routers, their sessions, and the loop that feeds them.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use rustc_hash::FxHashMap;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::{Identity, Outbox, ShardInput};
+use crate::config::{GatewayConfig, TenantConfig};
+use crate::protocol::{
+    encode_server, AgentStatus as WireStatus, ClientMessage, ErrorCode, ErrorReport, Hello,
+    ServerMessage, SessionRole, TransferTarget as WireTarget, Welcome, PROTOCOL_VERSION,
+};
+use crate::router::{
+    AgentId, AgentLogin, AgentStatus, Command, ConnectorId, ConversationId, CustomerProfile,
+    Effect, Message, Millis, Role, Router, StatusReason, Tier, TransferTarget,
+};
+
+/// Inputs handled per wake-up before timers and slow consumers get a look.
+const BATCH: usize = 1024;
+/// Message ids remembered per session to recognise duplicates.
+const RECENT_IDS: usize = 1024;
+
+/// A client of a tenant: who a session belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Peer {
+    Connector(ConnectorId),
+    Agent(AgentId),
+}
+
+/// What outlives a connection: its sequence, its replay buffer, its duplicate filter.
+#[derive(Debug)]
+pub(super) struct Session {
+    token: String,
+    next_seq: u64,
+    replay: VecDeque<(u64, Utf8Bytes)>,
+    /// Highest seq dropped from the replay buffer.
+    dropped_through: u64,
+    /// Highest seq handed to the current connection's outbox.
+    sent_through: u64,
+    conn: Option<(u64, Outbox)>,
+    lagging_since: Option<Instant>,
+    recent_ids: VecDeque<Arc<str>>,
+}
+
+impl Session {
+    fn new(token: String) -> Self {
+        Session {
+            token,
+            next_seq: 1,
+            replay: VecDeque::new(),
+            dropped_through: 0,
+            sent_through: 0,
+            conn: None,
+            lagging_since: None,
+            recent_ids: VecDeque::new(),
+        }
+    }
+
+    /// Remembers a message id; false if it was seen recently (a duplicate).
+    fn first_sight(&mut self, id: &str) -> bool {
+        if self.recent_ids.iter().any(|x| &**x == id) {
+            return false;
+        }
+        if self.recent_ids.len() == RECENT_IDS {
+            self.recent_ids.pop_front();
+        }
+        self.recent_ids.push_back(Arc::from(id));
+        true
+    }
+}
+
+/// Interns external names to the router's small ids, both ways.
+#[derive(Debug, Default)]
+pub(super) struct Names {
+    ids: FxHashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Names {
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.ids.get(name) {
+            return *id;
+        }
+        let id = self.names.len() as u32;
+        self.ids.insert(name.to_string(), id);
+        self.names.push(name.to_string());
+        id
+    }
+
+    fn get(&self, name: &str) -> Option<u32> {
+        self.ids.get(name).copied()
+    }
+
+    pub(super) fn name(&self, id: u32) -> &str {
+        self.names.get(id as usize).map_or("", String::as_str)
+    }
+}
+
+/// What the shard knows of an agent beyond the router: its name and what it logged in with.
+#[derive(Debug, Clone)]
+pub(super) struct AgentInfo {
+    pub(super) display_name: Option<String>,
+    pub(super) login: AgentLogin,
+}
+
+/// One tenant on this shard.
+pub(super) struct Tenant {
+    pub(super) router: Router,
+    pub(super) id: String,
+    pub(super) connectors: Names,
+    pub(super) agents: Names,
+    pub(super) agent_info: FxHashMap<AgentId, AgentInfo>,
+    /// (connector, its conversation id) → ours, while the conversation is open for the connector.
+    open: FxHashMap<(ConnectorId, Arc<str>), ConversationId>,
+    /// Ours → (connector, its id), until the router forgets the conversation.
+    pub(super) external: FxHashMap<ConversationId, (ConnectorId, Arc<str>)>,
+    next_conversation: u64,
+    pub(super) sessions: FxHashMap<Peer, Session>,
+    conns: FxHashMap<u64, Peer>,
+    /// The client message being applied: refusals answer it.
+    pub(super) current: Option<(Peer, u64)>,
+    effects: Vec<Effect>,
+}
+
+/// A shard: its tenants and its loop.
+pub(super) struct Shard {
+    pub(super) tenants: Vec<Tenant>,
+    pub(super) gateway: GatewayConfig,
+    inbox: Receiver<ShardInput>,
+    started: Instant,
+    stopping: bool,
+}
+
+impl Shard {
+    pub(super) fn new(
+        tenants: Vec<TenantConfig>,
+        gateway: GatewayConfig,
+        inbox: Receiver<ShardInput>,
+    ) -> Self {
+        let tenants = tenants
+            .iter()
+            .map(|config| Tenant {
+                router: Router::new(config),
+                id: config.id.clone(),
+                connectors: Names::default(),
+                agents: Names::default(),
+                agent_info: FxHashMap::default(),
+                open: FxHashMap::default(),
+                external: FxHashMap::default(),
+                next_conversation: 1,
+                sessions: FxHashMap::default(),
+                conns: FxHashMap::default(),
+                current: None,
+                effects: Vec::new(),
+            })
+            .collect();
+        Shard {
+            tenants,
+            gateway,
+            inbox,
+            started: Instant::now(),
+            stopping: false,
+        }
+    }
+
+    fn now(&self) -> Millis {
+        self.started.elapsed().as_millis() as Millis
+    }
+
+    pub(super) fn run(mut self) {
+        while !self.stopping {
+            let wait = self.next_wake();
+            match self.inbox.recv_timeout(wait) {
+                Ok(input) => {
+                    self.handle(input);
+                    for _ in 0..BATCH {
+                        match self.inbox.try_recv() {
+                            Ok(input) => self.handle(input),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            self.fire_due_timers();
+            self.flush_lagging();
+        }
+    }
+
+    /// How long to sleep: until the earliest router deadline, sooner while a consumer lags.
+    fn next_wake(&self) -> Duration {
+        let now = self.now();
+        let mut wait = Duration::from_secs(1);
+        for tenant in &self.tenants {
+            if let Some(at) = tenant.router.next_deadline() {
+                wait = wait.min(Duration::from_millis(at.saturating_sub(now)));
+            }
+            if tenant.sessions.values().any(|s| s.lagging_since.is_some()) {
+                wait = wait.min(Duration::from_millis(20));
+            }
+        }
+        wait
+    }
+
+    fn fire_due_timers(&mut self) {
+        let now = self.now();
+        for t in 0..self.tenants.len() {
+            let due = self.tenants[t]
+                .router
+                .next_deadline()
+                .is_some_and(|at| at <= now);
+            if due {
+                self.apply(t, Command::Tick);
+            }
+        }
+    }
+
+    fn handle(&mut self, input: ShardInput) {
+        match input {
+            ShardInput::Attach {
+                tenant,
+                conn,
+                identity,
+                hello,
+                outbox,
+            } => self.attach(tenant, conn, identity, hello, outbox),
+            ShardInput::Client {
+                tenant,
+                conn,
+                messages,
+            } => self.client(tenant, conn, messages),
+            ShardInput::Detach { tenant, conn } => self.detach(tenant, conn),
+            ShardInput::Shutdown => {
+                for tenant in &mut self.tenants {
+                    for session in tenant.sessions.values_mut() {
+                        if let Some((_, outbox)) = session.conn.take() {
+                            outbox.close(1001, "server shutting down");
+                        }
+                    }
+                }
+                self.stopping = true;
+            }
+        }
+    }
+
+    /// Applies a router command and delivers its effects.
+    pub(super) fn apply(&mut self, t: usize, command: Command) {
+        let now = self.now();
+        let Some(tenant) = self.tenants.get_mut(t) else {
+            return;
+        };
+        let mut effects = std::mem::take(&mut tenant.effects);
+        effects.clear();
+        tenant.router.apply(now, command, &mut effects);
+        for effect in effects.drain(..) {
+            self.deliver(t, effect);
+        }
+        if let Some(tenant) = self.tenants.get_mut(t) {
+            tenant.effects = effects;
+        }
+    }
+
+    fn attach(&mut self, t: usize, conn: u64, identity: Identity, hello: Hello, outbox: Outbox) {
+        let heartbeat_secs = self.gateway.heartbeat_secs;
+        let token = format!("{:x}{:x}", self.started.elapsed().as_nanos(), conn);
+        let Some(tenant) = self.tenants.get_mut(t) else {
+            outbox.close(1011, "unknown tenant");
+            return;
+        };
+        let (peer, role, login) = match &identity {
+            Identity::Connector { name, .. } => (
+                Peer::Connector(ConnectorId(tenant.connectors.intern(name))),
+                SessionRole::Connector,
+                None,
+            ),
+            Identity::Agent(claims) => {
+                let id = AgentId(tenant.agents.intern(&claims.sub));
+                let bot = claims.role == "bot";
+                let login = AgentLogin {
+                    role: if bot { Role::Bot } else { Role::Human },
+                    capacity: claims.capacity,
+                    skills: claims.skills.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+                    // Bots never decline: their offers are assignments.
+                    auto_accept: bot || claims.auto_accept,
+                };
+                tenant.agent_info.insert(
+                    id,
+                    AgentInfo {
+                        display_name: claims.name.clone(),
+                        login: login.clone(),
+                    },
+                );
+                let role = if bot {
+                    SessionRole::Bot
+                } else {
+                    SessionRole::Agent
+                };
+                (Peer::Agent(id), role, Some(login))
+            }
+        };
+        let session = tenant
+            .sessions
+            .entry(peer)
+            .or_insert_with(|| Session::new(token.clone()));
+        if let Some((old, old_outbox)) = session.conn.take() {
+            old_outbox.close(1000, "replaced");
+            tenant.conns.remove(&old);
+        }
+        let resume = hello.resume.filter(|r| r.session == session.token);
+        let (resumed, from) = match &resume {
+            Some(r) => (true, r.last_seq),
+            None => {
+                // A fresh start: nothing from before is owed to this client.
+                session.token = token;
+                session.replay.clear();
+                session.dropped_through = session.next_seq - 1;
+                (false, session.next_seq - 1)
+            }
+        };
+        let gap = resumed && session.dropped_through > from;
+        let replay: Vec<(u64, Utf8Bytes)> = session
+            .replay
+            .iter()
+            .filter(|(seq, _)| *seq > from)
+            .cloned()
+            .collect();
+        let welcome = ServerMessage::Welcome(Welcome {
+            protocol: PROTOCOL_VERSION,
+            session: session.token.clone(),
+            role,
+            tenant: tenant.id.clone(),
+            resumed,
+            replayed: replay.len() as u32,
+            gap,
+            heartbeat_secs,
+        });
+        let _ = outbox
+            .frames
+            .try_send(Utf8Bytes::from(encode_server(&welcome)));
+        session.sent_through = from;
+        session.lagging_since = None;
+        for (seq, frame) in replay {
+            match outbox.frames.try_send(frame) {
+                Ok(()) => session.sent_through = seq,
+                Err(_) => {
+                    session.lagging_since = Some(Instant::now());
+                    break;
+                }
+            }
+        }
+        session.conn = Some((conn, outbox));
+        tenant.conns.insert(conn, peer);
+        if let (Peer::Agent(agent), Some(login)) = (peer, login) {
+            self.apply(t, Command::AgentConnect { agent, login });
+        }
+    }
+
+    fn detach(&mut self, t: usize, conn: u64) {
+        let Some(tenant) = self.tenants.get_mut(t) else {
+            return;
+        };
+        let Some(peer) = tenant.conns.remove(&conn) else {
+            return;
+        };
+        let current = tenant
+            .sessions
+            .get_mut(&peer)
+            .filter(|s| s.conn.as_ref().is_some_and(|(c, _)| *c == conn));
+        if let Some(session) = current {
+            session.conn = None;
+            session.lagging_since = None;
+            if let Peer::Agent(agent) = peer {
+                self.apply(t, Command::AgentDisconnect { agent });
+            }
+        }
+    }
+
+    fn client(&mut self, t: usize, conn: u64, messages: Vec<ClientMessage>) {
+        let Some(peer) = self
+            .tenants
+            .get(t)
+            .and_then(|x| x.conns.get(&conn).copied())
+        else {
+            return;
+        };
+        let mut last_seq = None;
+        for message in messages {
+            let seq = message.seq();
+            last_seq = Some(seq);
+            if let Some(tenant) = self.tenants.get_mut(t) {
+                tenant.current = Some((peer, seq));
+            }
+            match peer {
+                Peer::Connector(connector) => self.connector_message(t, connector, message),
+                Peer::Agent(agent) => self.agent_message(t, agent, message),
+            }
+        }
+        if let Some(tenant) = self.tenants.get_mut(t) {
+            tenant.current = None;
+            if let Some(seq) = last_seq {
+                tenant.send_direct(peer, &ServerMessage::Ack(crate::protocol::Ack { seq }));
+            }
+        }
+    }
+
+    fn connector_message(&mut self, t: usize, connector: ConnectorId, message: ClientMessage) {
+        let Some(tenant) = self.tenants.get_mut(t) else {
+            return;
+        };
+        let command = match message {
+            ClientMessage::CustomerMessage(m) => {
+                let duplicate = tenant
+                    .sessions
+                    .get_mut(&Peer::Connector(connector))
+                    .is_some_and(|s| {
+                        !s.first_sight(&format!("{}\u{0}{}", m.conversation, m.message_id))
+                    });
+                if duplicate {
+                    tenant.refuse(ErrorCode::Duplicate, Some(m.conversation.clone()));
+                    return;
+                }
+                let key = (connector, Arc::<str>::from(m.conversation.as_str()));
+                let router_message = Message {
+                    text: Arc::from(m.text.into_inner()),
+                    sentiment: m.sentiment,
+                    id: Some(Arc::from(m.message_id)),
+                };
+                match tenant.open.get(&key) {
+                    Some(conversation) => Command::CustomerMessage {
+                        connector,
+                        conversation: *conversation,
+                        message: router_message,
+                    },
+                    None => {
+                        let conversation = ConversationId(tenant.next_conversation);
+                        tenant.next_conversation += 1;
+                        tenant.open.insert(key.clone(), conversation);
+                        tenant.external.insert(conversation, key);
+                        let customer = m.customer;
+                        Command::Arrive {
+                            conversation,
+                            connector,
+                            profile: CustomerProfile {
+                                customer_id: customer.id.into_inner(),
+                                name: customer.name.map(|n| n.into_inner()),
+                                tier: match customer.tier {
+                                    crate::protocol::Tier::Standard => Tier::Standard,
+                                    crate::protocol::Tier::Vip(level) => Tier::Vip(level),
+                                },
+                                tags: customer.tags,
+                                intent: m.intent,
+                                channel: m.channel,
+                                language: m.language,
+                                order_value: m.order_value,
+                            },
+                            message: Some(router_message),
+                        }
+                    }
+                }
+            }
+            ClientMessage::CustomerLeft(r) => match tenant.open_id(connector, &r.conversation) {
+                Some(conversation) => Command::CustomerLeft {
+                    connector,
+                    conversation,
+                },
+                None => {
+                    tenant.refuse(ErrorCode::UnknownConversation, Some(r.conversation));
+                    return;
+                }
+            },
+            ClientMessage::Close(r) => match tenant.open_id(connector, &r.conversation) {
+                Some(conversation) => Command::ConnectorClose {
+                    connector,
+                    conversation,
+                },
+                None => {
+                    tenant.refuse(ErrorCode::UnknownConversation, Some(r.conversation));
+                    return;
+                }
+            },
+            ClientMessage::Ping(p) => {
+                tenant.send_direct(
+                    Peer::Connector(connector),
+                    &ServerMessage::Pong(crate::protocol::Pong { seq: p.seq }),
+                );
+                return;
+            }
+            // The decoder only lets connector messages through on a connector connection, and
+            // the reader consumes hellos; anything else here is a defect, refused not crashed.
+            _ => {
+                tenant.refuse(ErrorCode::UnknownType, None);
+                return;
+            }
+        };
+        self.apply(t, command);
+    }
+
+    fn agent_message(&mut self, t: usize, agent: AgentId, message: ClientMessage) {
+        let Some(tenant) = self.tenants.get_mut(t) else {
+            return;
+        };
+        let conversation_of = |tenant: &mut Tenant, id: &str| -> Option<ConversationId> {
+            let parsed = id.parse::<u64>().ok().map(ConversationId);
+            if parsed.is_none() {
+                tenant.refuse(ErrorCode::UnknownConversation, Some(id.to_string()));
+            }
+            parsed
+        };
+        let command = match message {
+            ClientMessage::Status(s) => {
+                let status = match s.status {
+                    WireStatus::Available => AgentStatus::Available,
+                    WireStatus::Away => AgentStatus::Away,
+                    WireStatus::Offline => AgentStatus::Offline,
+                };
+                // An agent who went offline logs in again by becoming available or away.
+                if status != AgentStatus::Offline && tenant.router.agent(agent).is_none() {
+                    if let Some(info) = tenant.agent_info.get(&agent).cloned() {
+                        self.apply(
+                            t,
+                            Command::AgentConnect {
+                                agent,
+                                login: info.login,
+                            },
+                        );
+                    }
+                }
+                Command::SetStatus {
+                    agent,
+                    status,
+                    reason: StatusReason::Requested,
+                }
+            }
+            ClientMessage::Accept(r) => {
+                let Some(conversation) = conversation_of(tenant, &r.conversation) else {
+                    return;
+                };
+                Command::Accept {
+                    agent,
+                    conversation,
+                }
+            }
+            ClientMessage::Reject(r) => {
+                let Some(conversation) = conversation_of(tenant, &r.conversation) else {
+                    return;
+                };
+                Command::Reject {
+                    agent,
+                    conversation,
+                }
+            }
+            ClientMessage::Close(r) => {
+                let Some(conversation) = conversation_of(tenant, &r.conversation) else {
+                    return;
+                };
+                Command::AgentClose {
+                    agent,
+                    conversation,
+                }
+            }
+            ClientMessage::HandBack(r) => {
+                let Some(conversation) = conversation_of(tenant, &r.conversation) else {
+                    return;
+                };
+                Command::HandBack {
+                    agent,
+                    conversation,
+                }
+            }
+            ClientMessage::Message(m) => {
+                let Some(conversation) = conversation_of(tenant, &m.conversation) else {
+                    return;
+                };
+                Command::AgentMessage {
+                    agent,
+                    conversation,
+                    message: Message {
+                        text: Arc::from(m.text.into_inner()),
+                        sentiment: None,
+                        id: Some(Arc::from(m.message_id)),
+                    },
+                }
+            }
+            ClientMessage::Transfer(x) => {
+                let Some(conversation) = conversation_of(tenant, &x.conversation) else {
+                    return;
+                };
+                let target = match x.target {
+                    WireTarget::Queue(queue) => TransferTarget::Queue(queue),
+                    WireTarget::Agent(sub) => match tenant.agents.get(&sub) {
+                        Some(id) => TransferTarget::Agent(AgentId(id)),
+                        None => {
+                            tenant.refuse(ErrorCode::TargetUnavailable, Some(x.conversation));
+                            return;
+                        }
+                    },
+                };
+                Command::Transfer {
+                    agent,
+                    conversation,
+                    target,
+                }
+            }
+            ClientMessage::BotResult(r) => {
+                let Some(conversation) = conversation_of(tenant, &r.conversation) else {
+                    return;
+                };
+                Command::BotResult {
+                    agent,
+                    conversation,
+                    resolved: r.resolved,
+                }
+            }
+            ClientMessage::BotHandoff(h) => {
+                let Some(conversation) = conversation_of(tenant, &h.conversation) else {
+                    return;
+                };
+                Command::BotHandoff {
+                    agent,
+                    conversation,
+                    reason: h.reason.into_inner(),
+                    summary: h.summary.map(|s| s.into_inner()),
+                }
+            }
+            ClientMessage::Ping(p) => {
+                tenant.send_direct(
+                    Peer::Agent(agent),
+                    &ServerMessage::Pong(crate::protocol::Pong { seq: p.seq }),
+                );
+                return;
+            }
+            _ => {
+                tenant.refuse(ErrorCode::UnknownType, None);
+                return;
+            }
+        };
+        self.apply(t, command);
+    }
+
+    /// Sends what lagging sessions are owed, in order; closes those that lag too long.
+    fn flush_lagging(&mut self) {
+        let limit = Duration::from_secs(u64::from(self.gateway.slow_consumer_secs));
+        let mut gone = Vec::new();
+        for (t, tenant) in self.tenants.iter_mut().enumerate() {
+            for (peer, session) in tenant.sessions.iter_mut() {
+                let Some(since) = session.lagging_since else {
+                    continue;
+                };
+                if let Some((conn, outbox)) = &session.conn {
+                    let owed = session
+                        .replay
+                        .iter()
+                        .filter(|(seq, _)| *seq > session.sent_through);
+                    let mut caught_up = true;
+                    let mut sent_through = session.sent_through;
+                    for (seq, frame) in owed {
+                        match outbox.frames.try_send(frame.clone()) {
+                            Ok(()) => sent_through = *seq,
+                            Err(_) => {
+                                caught_up = false;
+                                break;
+                            }
+                        }
+                    }
+                    session.sent_through = sent_through;
+                    if caught_up {
+                        session.lagging_since = None;
+                    } else if since.elapsed() >= limit {
+                        outbox.close(1013, "slow consumer: try again later");
+                        gone.push((t, *conn, *peer));
+                    }
+                }
+            }
+        }
+        for (t, conn, peer) in gone {
+            if let Some(tenant) = self.tenants.get_mut(t) {
+                tenant.conns.remove(&conn);
+                if let Some(session) = tenant.sessions.get_mut(&peer) {
+                    session.conn = None;
+                    session.lagging_since = None;
+                }
+            }
+            // An agent closed for being slow keeps its conversations for the grace period.
+            if let Peer::Agent(agent) = peer {
+                self.apply(t, Command::AgentDisconnect { agent });
+            }
+        }
+    }
+}
+
+impl Tenant {
+    fn open_id(&self, connector: ConnectorId, external: &str) -> Option<ConversationId> {
+        self.open
+            .get(&(connector, Arc::<str>::from(external)))
+            .copied()
+    }
+
+    /// Forgets the connector's id for a conversation that ended for it, so the id can open a
+    /// new conversation.
+    pub(super) fn close_for_connector(&mut self, conversation: ConversationId) {
+        if let Some(key) = self.external.get(&conversation) {
+            if self.open.get(key) == Some(&conversation) {
+                self.open.remove(&key.clone());
+            }
+        }
+    }
+
+    /// Forgets a conversation the router has forgotten.
+    pub(super) fn forget(&mut self, conversation: ConversationId) {
+        self.close_for_connector(conversation);
+        self.external.remove(&conversation);
+    }
+
+    /// The connector's id for one of our conversations.
+    pub(super) fn external_id(&self, conversation: ConversationId) -> String {
+        self.external
+            .get(&conversation)
+            .map_or_else(String::new, |(_, id)| id.to_string())
+    }
+
+    /// Refuses the client message being applied.
+    pub(super) fn refuse(&mut self, code: ErrorCode, conversation: Option<String>) {
+        let Some((peer, seq)) = self.current else {
+            return;
+        };
+        self.send_direct(
+            peer,
+            &ServerMessage::Error(ErrorReport {
+                code,
+                message: code.description().to_string(),
+                seq: Some(seq),
+                index: None,
+                conversation,
+            }),
+        );
+    }
+
+    /// Sends a frame that is not replayed (ack, error, pong) if the connection has room.
+    pub(super) fn send_direct(&mut self, peer: Peer, message: &ServerMessage) {
+        if let Some((_, outbox)) = self.sessions.get(&peer).and_then(|s| s.conn.as_ref()) {
+            // Dropped when the outbox is full: acks are cumulative and errors are advisory.
+            let _ = outbox
+                .frames
+                .try_send(Utf8Bytes::from(encode_server(message)));
+        }
+    }
+
+    /// Sends a replayable message: numbered, kept for resume, written now or when the
+    /// connection catches up.
+    pub(super) fn send(
+        &mut self,
+        peer: Peer,
+        build: impl FnOnce(u64) -> ServerMessage,
+        replay_frames: usize,
+    ) {
+        let Some(session) = self.sessions.get_mut(&peer) else {
+            return;
+        };
+        let seq = session.next_seq;
+        session.next_seq += 1;
+        let frame = Utf8Bytes::from(encode_server(&build(seq)));
+        session.replay.push_back((seq, frame.clone()));
+        while session.replay.len() > replay_frames {
+            if let Some((dropped, _)) = session.replay.pop_front() {
+                session.dropped_through = dropped;
+            }
+        }
+        // When the writer is gone (`Closed`) its reader's detach is on the way; the frame waits
+        // in the replay buffer like any other.
+        if let Some((_, outbox)) = &session.conn {
+            if session.dropped_through > session.sent_through {
+                // Frames this connection never received are gone: it must resume to learn so.
+                outbox.close(1013, "replay buffer overflow: reconnect and resume");
+            } else if session.lagging_since.is_none() {
+                match outbox.frames.try_send(frame) {
+                    Ok(()) => session.sent_through = seq,
+                    Err(TrySendError::Full(_)) => session.lagging_since = Some(Instant::now()),
+                    Err(TrySendError::Closed(_)) => {}
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,398 @@
+//! One WebSocket connection: a reader that decodes and forwards, a writer that drains the outbox.
+//!
+//! The reader owns the socket's read half and the connection's error budget; it answers protocol
+//! errors itself (they never reach a shard) and forwards decoded messages to the tenant's shard.
+//! The writer owns the write half: it `feed`s every frame already queued, then `flush`es once,
+//! pings every heartbeat, and closes with the code it is told. Neither holds a lock.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
+use tracing::{debug, info_span, Instrument};
+
+use super::Shared;
+use crate::engine::{CloseOrder, Outbox, Route, ShardInput};
+use crate::protocol::{
+    decode_client, encode_server, ClientMessage, ClientRole, ErrorCode, ErrorReport, ProtocolError,
+    ServerMessage, PROTOCOL_VERSION,
+};
+
+pub use crate::engine::Identity;
+
+type Socket = WebSocketStream<TokioIo<Upgraded>>;
+
+/// Most frames the writer feeds before it flushes.
+const FEED_BATCH: usize = 64;
+
+/// How long a new connection has to send its hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs a connection until either side closes it.
+pub async fn run(socket: Socket, identity: Identity, shared: Arc<Shared>) {
+    let conn = shared.engine.next_conn();
+    let role = match identity {
+        Identity::Connector { .. } => "connector",
+        Identity::Agent(ref claims) if claims.role == "bot" => "bot",
+        Identity::Agent(_) => "agent",
+    };
+    let span = info_span!("conn", id = conn, role, tenant = identity.tenant());
+    serve(socket, identity, conn, shared).instrument(span).await;
+}
+
+async fn serve(socket: Socket, identity: Identity, conn: u64, shared: Arc<Shared>) {
+    let gateway = &shared.config.gateway;
+    let heartbeat = Duration::from_secs(u64::from(gateway.heartbeat_secs));
+    let (sink, stream) = socket.split();
+    let (frames, queued) = mpsc::channel(gateway.outbox_frames);
+    let (close, close_rx) = watch::channel::<CloseOrder>(None);
+    let outbox = Outbox {
+        frames,
+        close: Arc::new(close),
+    };
+    let writer = tokio::spawn(write(sink, queued, close_rx.clone(), heartbeat));
+    let Some(route) = shared.engine.route(identity.tenant()) else {
+        outbox.close(1011, "tenant not served");
+        let _ = writer.await;
+        return;
+    };
+    let role = match identity {
+        Identity::Connector { .. } => ClientRole::Connector,
+        Identity::Agent(_) => ClientRole::Agent,
+    };
+    let mut reader = Reader {
+        stream,
+        outbox: outbox.clone(),
+        closing: close_rx,
+        role,
+        budget: ErrorBudget::new(gateway.error_budget_per_minute),
+        idle: HELLO_TIMEOUT,
+        last_seq: None,
+    };
+    let hello = reader.hello().await;
+    reader.idle = heartbeat * 3;
+    if let Some(hello) = hello {
+        let attach = ShardInput::Attach {
+            tenant: route.tenant,
+            conn,
+            identity,
+            hello,
+            outbox: outbox.clone(),
+        };
+        if route.send(attach).await {
+            debug!("attached");
+            reader.forward(&route, conn).await;
+            if !route.send_now(ShardInput::Detach {
+                tenant: route.tenant,
+                conn,
+            }) {
+                let _ = route
+                    .send(ShardInput::Detach {
+                        tenant: route.tenant,
+                        conn,
+                    })
+                    .await;
+            }
+        }
+    }
+    // The writer ends once told to close or once every sender is gone: ours and the shard's.
+    drop(reader);
+    drop(outbox);
+    let _ = writer.await;
+    debug!("closed");
+}
+
+/// Protocol errors allowed per minute, sliding.
+struct ErrorBudget {
+    limit: usize,
+    recent: VecDeque<Instant>,
+}
+
+impl ErrorBudget {
+    fn new(per_minute: u32) -> Self {
+        ErrorBudget {
+            limit: per_minute as usize,
+            recent: VecDeque::new(),
+        }
+    }
+
+    /// Counts one error; false once over budget.
+    fn spend(&mut self) -> bool {
+        let now = Instant::now();
+        while self
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(60))
+        {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(now);
+        self.recent.len() <= self.limit
+    }
+}
+
+struct Reader {
+    stream: SplitStream<Socket>,
+    outbox: Outbox,
+    closing: watch::Receiver<CloseOrder>,
+    role: ClientRole,
+    budget: ErrorBudget,
+    idle: Duration,
+    last_seq: Option<u64>,
+}
+
+enum Next {
+    Text(Utf8Bytes),
+    Skip,
+    Stop,
+}
+
+impl Reader {
+    /// The next text frame, handling control frames, limits, idleness and close orders.
+    async fn next(&mut self) -> Next {
+        let read = tokio::select! {
+            read = tokio::time::timeout(self.idle, self.stream.next()) => read,
+            _ = self.closing.changed() => return Next::Stop,
+        };
+        match read {
+            Err(_) => {
+                self.outbox
+                    .close(1001, "idle: no frame for three heartbeats");
+                Next::Stop
+            }
+            Ok(None) | Ok(Some(Ok(Message::Close(_)))) => Next::Stop,
+            Ok(Some(Ok(Message::Text(text)))) => Next::Text(text),
+            Ok(Some(Ok(Message::Binary(_)))) => {
+                let error = ProtocolError::new(
+                    ErrorCode::InvalidFrame,
+                    "binary frames are not part of the protocol: send JSON text",
+                );
+                if self.refuse(error) {
+                    Next::Skip
+                } else {
+                    Next::Stop
+                }
+            }
+            Ok(Some(Ok(_))) => Next::Skip,
+            Ok(Some(Err(WsError::Capacity(CapacityError::MessageTooLong { .. }))))
+            | Ok(Some(Err(WsError::Capacity(_)))) => {
+                self.outbox.close(1009, "message too big");
+                Next::Stop
+            }
+            Ok(Some(Err(_))) => Next::Stop,
+        }
+    }
+
+    /// Sends an error frame and spends budget; false (and a 1008 close) once over budget.
+    fn refuse(&mut self, error: ProtocolError) -> bool {
+        let closes = error.code.closes_connection();
+        self.send(&ServerMessage::Error(ErrorReport::from(error)));
+        if closes {
+            self.outbox.close(1008, "protocol violation");
+            return false;
+        }
+        if !self.budget.spend() {
+            self.outbox.close(1008, "error budget exceeded");
+            return false;
+        }
+        true
+    }
+
+    fn send(&self, message: &ServerMessage) {
+        let _ = self
+            .outbox
+            .frames
+            .try_send(Utf8Bytes::from(encode_server(message)));
+    }
+
+    /// Waits for the hello; anything else first is refused and the connection closed.
+    async fn hello(&mut self) -> Option<crate::protocol::Hello> {
+        loop {
+            let text = match self.next().await {
+                Next::Text(text) => text,
+                Next::Skip => continue,
+                Next::Stop => return None,
+            };
+            let decoded = match decode_client(&text, self.role) {
+                Ok(decoded) => decoded,
+                Err(error) => {
+                    if self.refuse(error) {
+                        continue;
+                    }
+                    return None;
+                }
+            };
+            let mut messages = decoded.into_iter();
+            return match (messages.next(), messages.next()) {
+                (Some(Ok(ClientMessage::Hello(hello))), None) => {
+                    if hello.protocol != PROTOCOL_VERSION {
+                        self.refuse(
+                            ProtocolError::new(
+                                ErrorCode::UnsupportedVersion,
+                                format!("this server speaks protocol {PROTOCOL_VERSION}"),
+                            )
+                            .with_seq(hello.seq),
+                        );
+                        return None;
+                    }
+                    self.last_seq = Some(hello.seq);
+                    Some(hello)
+                }
+                (Some(Err(error)), None) => {
+                    if self.refuse(error) {
+                        continue;
+                    }
+                    None
+                }
+                _ => {
+                    self.refuse(ProtocolError::new(
+                        ErrorCode::NotHello,
+                        "the first frame must be a single hello",
+                    ));
+                    None
+                }
+            };
+        }
+    }
+
+    /// Reads frames until the connection ends, forwarding what decodes.
+    async fn forward(&mut self, route: &Route, conn: u64) {
+        loop {
+            let text = match self.next().await {
+                Next::Text(text) => text,
+                Next::Skip => continue,
+                Next::Stop => return,
+            };
+            let decoded = match decode_client(&text, self.role) {
+                Ok(decoded) => decoded,
+                Err(error) => {
+                    if self.refuse(error) {
+                        continue;
+                    }
+                    return;
+                }
+            };
+            let mut messages = Vec::with_capacity(decoded.len());
+            for element in decoded {
+                let outcome = match element {
+                    Ok(ClientMessage::Hello(hello)) => Err(ProtocolError::new(
+                        ErrorCode::UnknownType,
+                        "hello was already received on this connection",
+                    )
+                    .with_seq(hello.seq)),
+                    Ok(message) if self.last_seq.is_some_and(|last| message.seq() <= last) => {
+                        Err(ProtocolError::new(
+                            ErrorCode::OutOfOrder,
+                            "seq must increase on every message",
+                        )
+                        .with_seq(message.seq()))
+                    }
+                    Ok(ClientMessage::Ping(ping)) => {
+                        self.last_seq = Some(ping.seq);
+                        self.send(&ServerMessage::Pong(crate::protocol::Pong {
+                            seq: ping.seq,
+                        }));
+                        continue;
+                    }
+                    Ok(message) => {
+                        self.last_seq = Some(message.seq());
+                        Ok(message)
+                    }
+                    Err(error) => Err(error),
+                };
+                match outcome {
+                    Ok(message) => messages.push(message),
+                    Err(error) => {
+                        if !self.refuse(error) {
+                            return;
+                        }
+                    }
+                }
+            }
+            if messages.is_empty() {
+                continue;
+            }
+            let input = ShardInput::Client {
+                tenant: route.tenant,
+                conn,
+                messages,
+            };
+            if !route.send(input).await {
+                self.outbox.close(1011, "server stopping");
+                return;
+            }
+        }
+    }
+}
+
+/// Drains the outbox: feeds every queued frame, flushes once, pings when quiet, closes on order.
+async fn write(
+    mut sink: SplitSink<Socket, Message>,
+    mut queued: mpsc::Receiver<Utf8Bytes>,
+    mut close: watch::Receiver<CloseOrder>,
+    heartbeat: Duration,
+) {
+    let mut ping = tokio::time::interval(heartbeat);
+    ping.tick().await;
+    let order = loop {
+        tokio::select! {
+            biased;
+            frame = queued.recv() => {
+                let Some(frame) = frame else { break None };
+                if sink.feed(Message::Text(frame)).await.is_err() {
+                    return;
+                }
+                for _ in 1..FEED_BATCH {
+                    match queued.try_recv() {
+                        Ok(frame) => {
+                            if sink.feed(Message::Text(frame)).await.is_err() {
+                                return;
+                            }
+                        }
+                        Err(_) => break,
+                    }
+                }
+                if sink.flush().await.is_err() {
+                    return;
+                }
+            }
+            changed = close.changed() => {
+                if changed.is_err() {
+                    break None;
+                }
+                let order = *close.borrow();
+                if order.is_some() {
+                    break order;
+                }
+            }
+            _ = ping.tick() => {
+                if sink.send(Message::Ping(Bytes::new())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    };
+    // Whatever was queued before the order goes out first: a shutdown loses nothing in flight.
+    while let Ok(frame) = queued.try_recv() {
+        if sink.feed(Message::Text(frame)).await.is_err() {
+            return;
+        }
+    }
+    let (code, reason) = order.unwrap_or((1000, "bye"));
+    let frame = CloseFrame {
+        code: CloseCode::from(code),
+        reason: Utf8Bytes::from_static(reason),
+    };
+    let _ = sink.send(Message::Close(Some(frame))).await;
+    let _ = sink.close().await;
+}

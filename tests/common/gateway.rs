@@ -1,0 +1,254 @@
+//! A real gateway on 127.0.0.1:0 and real WebSocket clients for it.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use switchboard::config::Config;
+use switchboard::gateway::auth::{sign, Claims};
+use switchboard::gateway::{run, unix_now, Listeners, Stop};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The embedded development connector key.
+pub const CONNECTOR_KEY: &str = "dev-connector-key-change-me";
+
+/// How long a test waits for a frame before it calls the server hung. A guard against hangs,
+/// not a speed assertion: nothing in these tests depends on how fast frames arrive.
+const PATIENCE: Duration = Duration::from_secs(15);
+
+/// A running gateway.
+pub struct Server {
+    pub addr: String,
+    pub admin: String,
+    pub config: Config,
+    stop: Option<oneshot::Sender<Stop>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+/// The embedded configuration, made deterministic for tests.
+pub fn test_config() -> Config {
+    let mut config = Config::embedded();
+    config.gateway.heartbeat_secs = 30;
+    config
+}
+
+impl Server {
+    /// Starts a gateway with this configuration.
+    pub async fn start(config: Config) -> Server {
+        let public = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = public.local_addr().expect("addr").to_string();
+        let admin_addr = admin.local_addr().expect("addr").to_string();
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(run(
+            config.clone(),
+            Listeners { public, admin },
+            async move { rx.await.unwrap_or(Stop::Fast) },
+        ));
+        Server {
+            addr,
+            admin: admin_addr,
+            config,
+            stop: Some(tx),
+            task,
+        }
+    }
+
+    /// Stops it and waits until it has.
+    pub async fn stop(mut self, how: Stop) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(how);
+        }
+        let _ = tokio::time::timeout(PATIENCE, &mut self.task).await;
+    }
+
+    /// Asks it to stop without waiting.
+    pub fn signal(&mut self, how: Stop) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(how);
+        }
+    }
+
+    /// Waits for it to have stopped.
+    pub async fn stopped(mut self) {
+        let _ = tokio::time::timeout(PATIENCE, &mut self.task).await;
+    }
+
+    /// A token for an agent or bot of a tenant.
+    pub fn token(
+        &self,
+        tenant: &str,
+        sub: &str,
+        role: &str,
+        skills: &[(&str, u8)],
+        capacity: u32,
+    ) -> String {
+        let secret = self
+            .config
+            .tenants
+            .iter()
+            .find(|t| t.id == tenant)
+            .map(|t| t.jwt_secret.clone())
+            .expect("tenant");
+        sign(
+            &Claims {
+                sub: sub.into(),
+                tenant: tenant.into(),
+                role: role.into(),
+                skills: skills.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+                capacity,
+                exp: unix_now() + 3600,
+                name: Some(format!("{sub} (test)")),
+                auto_accept: false,
+            },
+            secret.as_bytes(),
+        )
+    }
+
+    /// A plain HTTP GET on the admin listener: (status, body).
+    pub async fn admin_get(&self, path: &str) -> (u16, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = TcpStream::connect(&self.admin).await.expect("admin");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response).await;
+        let status = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+        (status, body)
+    }
+}
+
+/// A WebSocket client speaking the protocol.
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    seq: u64,
+    /// Frames read while looking for something else, in order.
+    pub seen: Vec<Value>,
+    close_code: Option<CloseCode>,
+}
+
+/// Connects with a bearer credential; Err carries the HTTP status on refusal.
+pub async fn connect(addr: &str, path: &str, credential: &str) -> Result<Client, u16> {
+    let mut request = format!("ws://{addr}{path}")
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "Authorization",
+        format!("Bearer {credential}").parse().expect("header"),
+    );
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((ws, _)) => Ok(Client {
+            ws,
+            seq: 0,
+            seen: Vec::new(),
+            close_code: None,
+        }),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(other) => panic!("connect failed: {other}"),
+    }
+}
+
+impl Client {
+    /// Connects as a connector and says hello; returns the welcome.
+    pub async fn connector(addr: &str) -> (Client, Value) {
+        let mut client = connect(addr, "/v1/connector", CONNECTOR_KEY)
+            .await
+            .expect("connector accepted");
+        let welcome = client.hello(None).await;
+        (client, welcome)
+    }
+
+    /// Connects as an agent or bot with this token and says hello; returns the welcome.
+    pub async fn agent(addr: &str, token: &str) -> (Client, Value) {
+        let mut client = connect(addr, "/v1/agent", token)
+            .await
+            .expect("agent accepted");
+        let welcome = client.hello(None).await;
+        (client, welcome)
+    }
+
+    /// Sends hello (optionally resuming) and returns the welcome.
+    pub async fn hello(&mut self, resume: Option<(&str, u64)>) -> Value {
+        let mut hello = json!({"type": "hello", "protocol": 1, "client": "switchboard-tests"});
+        if let Some((session, last_seq)) = resume {
+            hello["resume"] = json!({"session": session, "last_seq": last_seq});
+        }
+        self.send(hello).await;
+        self.expect("welcome").await
+    }
+
+    /// Sends one message, numbering it.
+    pub async fn send(&mut self, mut message: Value) -> u64 {
+        self.seq += 1;
+        message["seq"] = json!(self.seq);
+        self.send_raw(&message.to_string()).await;
+        self.seq
+    }
+
+    /// Sends a text frame as is.
+    pub async fn send_raw(&mut self, text: &str) {
+        self.ws
+            .send(Message::text(text.to_string()))
+            .await
+            .expect("send");
+    }
+
+    /// The next protocol frame (a batch counts as its elements). None when the socket closed;
+    /// then `closed_with` tells the code.
+    pub async fn next(&mut self) -> Option<Value> {
+        loop {
+            let frame = tokio::time::timeout(PATIENCE, self.ws.next())
+                .await
+                .expect("the server answered within the test's patience");
+            match frame {
+                Some(Ok(Message::Text(text))) => {
+                    let value: Value = serde_json::from_str(&text).expect("server sends JSON");
+                    return Some(value);
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    self.close_code = frame.map(|f| f.code);
+                    return None;
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
+    /// Reads until a frame of this type; the others are kept in `seen`.
+    pub async fn expect(&mut self, kind: &str) -> Value {
+        loop {
+            let Some(frame) = self.next().await else {
+                panic!(
+                    "connection closed while waiting for {kind}; seen: {:#?}",
+                    self.seen
+                );
+            };
+            if frame["type"] == kind {
+                return frame;
+            }
+            self.seen.push(frame);
+        }
+    }
+
+    /// Reads until the server closes; returns the close code.
+    pub async fn closed(&mut self) -> Option<CloseCode> {
+        while let Some(frame) = self.next().await {
+            self.seen.push(frame);
+        }
+        self.close_code
+    }
+}
