@@ -209,7 +209,11 @@ pub struct GatewayConfig {
     pub error_budget_per_minute: u32,
     /// Ping interval; a connection silent for three intervals is closed.
     pub heartbeat_secs: u32,
-    /// On SIGTERM, how long in-flight work may drain before every socket is closed with 1001.
+    /// On SIGTERM, how long existing sockets keep being served after readiness turns 503 and
+    /// new connections stop (in-flight work finishes, load balancers notice), before every socket
+    /// is told to close with 1001.
+    pub shutdown_drain_ms: u32,
+    /// After the close is sent, how long to wait for sockets to finish before exiting anyway.
     pub shutdown_grace_secs: u32,
 }
 
@@ -226,6 +230,7 @@ impl Default for GatewayConfig {
             slow_consumer_secs: 10,
             error_budget_per_minute: 30,
             heartbeat_secs: 20,
+            shutdown_drain_ms: 1000,
             shutdown_grace_secs: 10,
         }
     }

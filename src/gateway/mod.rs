@@ -150,6 +150,8 @@ pub async fn run(
     shared.ready.store(false, Ordering::SeqCst);
     drop(listeners.public);
     if how == Stop::Graceful {
+        let drain = Duration::from_millis(u64::from(shared.config.gateway.shutdown_drain_ms));
+        tokio::time::sleep(drain).await;
         let grace = Duration::from_secs(u64::from(shared.config.gateway.shutdown_grace_secs));
         // The shards finish what is queued, then close every session with 1001 after its
         // outbox has been written; sessions end when their clients acknowledge the close.
@@ -157,7 +159,8 @@ pub async fn run(
         let _ = tokio::time::timeout(grace, shared.sessions.drained()).await;
     }
     admin.abort();
-    shared.engine.join();
+    let joiner = Arc::clone(&shared);
+    let _ = tokio::task::spawn_blocking(move || joiner.engine.join()).await;
     Ok(())
 }
 

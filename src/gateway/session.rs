@@ -348,7 +348,8 @@ async fn write(
         tokio::select! {
             biased;
             frame = queued.recv() => {
-                let Some(frame) = frame else { break None };
+                // Every sender is gone; a close order given just before still counts.
+                let Some(frame) = frame else { break *close.borrow() };
                 if sink.feed(Message::Text(frame)).await.is_err() {
                     return;
                 }

@@ -114,7 +114,9 @@ impl Server {
     /// A plain HTTP GET on the admin listener: (status, body).
     pub async fn admin_get(&self, path: &str) -> (u16, String) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut stream = TcpStream::connect(&self.admin).await.expect("admin");
+        let Ok(mut stream) = TcpStream::connect(&self.admin).await else {
+            return (0, String::new());
+        };
         let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await.expect("write");
         let mut response = String::new();

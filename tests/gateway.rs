@@ -1,0 +1,536 @@
+//! The gateway over real sockets: priority, grace and resume, exactly-once replay, auth, tenant
+//! isolation, bad input, and graceful shutdown.
+
+mod common;
+
+use common::gateway::*;
+use serde_json::{json, Value};
+use switchboard::config::{ConnectorConfig, TenantConfig};
+use switchboard::gateway::Stop;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+fn customer(id: &str, tier: &str) -> Value {
+    json!({"id": id, "tier": tier})
+}
+
+async fn say(connector: &mut Client, conversation: &str, message_id: &str, text: &str, who: Value) {
+    connector
+        .send(json!({
+            "type": "customer_message", "conversation": conversation, "message_id": message_id,
+            "text": text, "customer": who, "channel": "app"
+        }))
+        .await;
+}
+
+/// An offer's conversation id.
+fn id_of(offer: &Value) -> String {
+    offer["conversation"]
+        .as_str()
+        .expect("conversation")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vip_overtakes_a_queue_of_standard_customers() {
+    let mut config = test_config();
+    config.tenants[0].timing.wrap_up_secs = 0;
+    let server = Server::start(config).await;
+    let (mut connector, _) = Client::connector(&server.addr).await;
+    let token = server.token(
+        "default",
+        "alice",
+        "agent",
+        &[("general", 5), ("vip", 5)],
+        1,
+    );
+    let (mut agent, _) = Client::agent(&server.addr, &token).await;
+    say(
+        &mut connector,
+        "busy",
+        "m0",
+        "在吗",
+        customer("c0", "standard"),
+    )
+    .await;
+    let first = agent.expect("offer").await;
+    agent
+        .send(json!({"type": "accept", "conversation": id_of(&first)}))
+        .await;
+    for n in 1..=3 {
+        say(
+            &mut connector,
+            &format!("std-{n}"),
+            "m",
+            "在吗",
+            customer(&format!("c{n}"), "standard"),
+        )
+        .await;
+    }
+    say(
+        &mut connector,
+        "vip-1",
+        "m",
+        "在吗",
+        customer("boss", "vip"),
+    )
+    .await;
+    // Wait until the VIP has been told its position, so it is surely queued.
+    loop {
+        let update = connector.expect("queue").await;
+        if update["conversation"] == "vip-1" {
+            assert_eq!(update["position"], 1, "first in its queue at once");
+            break;
+        }
+    }
+    agent
+        .send(json!({"type": "close", "conversation": id_of(&first)}))
+        .await;
+    let next = agent.expect("offer").await;
+    assert_eq!(next["context"]["class"], "vip");
+    assert_eq!(next["context"]["customer"]["id"], "boss");
+    server.stop(Stop::Fast).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_who_reconnects_within_grace_resumes_and_gets_what_it_missed() {
+    let server = Server::start(test_config()).await;
+    let (mut connector, _) = Client::connector(&server.addr).await;
+    let token = server.token("default", "alice", "agent", &[("general", 5)], 2);
+    let (mut agent, welcome) = Client::agent(&server.addr, &token).await;
+    let session = welcome["session"].as_str().expect("session").to_string();
+    say(
+        &mut connector,
+        "conv-1",
+        "m1",
+        "你好",
+        customer("c1", "standard"),
+    )
+    .await;
+    let offer = agent.expect("offer").await;
+    let conversation = id_of(&offer);
+    agent
+        .send(json!({"type": "accept", "conversation": conversation}))
+        .await;
+    connector.expect("agent_joined").await;
+    let last_seq = offer["seq"].as_u64().expect("seq");
+    drop(agent);
+
+    // While the agent is away the customer keeps writing.
+    say(
+        &mut connector,
+        "conv-1",
+        "m2",
+        "还在吗",
+        customer("c1", "standard"),
+    )
+    .await;
+    connector.expect("ack").await;
+
+    let (mut agent, _) = {
+        let mut client = connect(&server.addr, "/v1/agent", &token)
+            .await
+            .expect("accepted");
+        let welcome = client.hello(Some((&session, last_seq))).await;
+        (client, welcome)
+    };
+    let missed = agent.expect("customer_message").await;
+    assert_eq!(missed["message_id"], "m2");
+    let resumed = agent.expect("resumed").await;
+    assert_eq!(resumed["conversations"], json!([conversation]));
+    // Still assigned: the agent can reply.
+    agent
+        .send(json!({"type": "message", "conversation": conversation, "message_id": "a1", "text": "在的"}))
+        .await;
+    assert_eq!(connector.expect("reply").await["message_id"], "a1");
+    server.stop(Stop::Fast).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_grace_the_conversation_goes_to_another_agent_with_nothing_lost() {
+    let mut config = test_config();
+    config.tenants[0].timing.agent_grace_secs = 1;
+    let server = Server::start(config).await;
+    let (mut connector, _) = Client::connector(&server.addr).await;
+    let alice = server.token("default", "alice", "agent", &[("general", 5)], 2);
+    let (mut first, _) = Client::agent(&server.addr, &alice).await;
+    say(
+        &mut connector,
+        "conv-1",
+        "m1",
+        "我要退货",
+        customer("c1", "standard"),
+    )
+    .await;
+    let offer = first.expect("offer").await;
+    first
+        .send(json!({"type": "accept", "conversation": id_of(&offer)}))
+        .await;
+    connector.expect("agent_joined").await;
+    let bob = server.token("default", "bob", "agent", &[("general", 5)], 2);
+    let (mut second, _) = Client::agent(&server.addr, &bob).await;
+    say(
+        &mut connector,
+        "conv-1",
+        "m2",
+        "怎么退",
+        customer("c1", "standard"),
+    )
+    .await;
+    first.expect("customer_message").await;
+    drop(first);
+
+    let offer = second.expect("offer").await;
+    let ids: Vec<&str> = offer["context"]["transcript"]
+        .as_array()
+        .expect("transcript")
+        .iter()
+        .filter_map(|l| l["message_id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        vec!["m1", "m2"],
+        "the whole transcript follows the conversation"
+    );
+    second
+        .send(json!({"type": "accept", "conversation": id_of(&offer)}))
+        .await;
+    let joined = connector.expect("agent_joined").await;
+    assert_eq!(joined["agent"]["id"], "bob");
+    server.stop(Stop::Fast).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connector_that_reconnects_gets_what_it_missed_exactly_once() {
+    let server = Server::start(test_config()).await;
+    let (mut connector, welcome) = Client::connector(&server.addr).await;
+    let session = welcome["session"].as_str().expect("session").to_string();
+    let token = server.token("default", "alice", "agent", &[("general", 5)], 2);
+    let (mut agent, _) = Client::agent(&server.addr, &token).await;
+    say(
+        &mut connector,
+        "conv-1",
+        "m1",
+        "你好",
+        customer("c1", "standard"),
+    )
+    .await;
+    let offer = agent.expect("offer").await;
+    let conversation = id_of(&offer);
+    agent
+        .send(json!({"type": "accept", "conversation": conversation}))
+        .await;
+    let joined = connector.expect("agent_joined").await;
+    let last_seq = joined["seq"].as_u64().expect("seq");
+    drop(connector);
+
+    for n in 1..=3 {
+        agent
+            .send(json!({"type": "message", "conversation": conversation,
+                         "message_id": format!("a{n}"), "text": format!("第{n}条")}))
+            .await;
+        agent.expect("ack").await;
+    }
+    let mut connector = connect(&server.addr, "/v1/connector", CONNECTOR_KEY)
+        .await
+        .expect("accepted");
+    let welcome = connector.hello(Some((&session, last_seq))).await;
+    assert_eq!(welcome["resumed"], true);
+    assert_eq!(welcome["replayed"], 3);
+    assert_eq!(welcome["gap"], false);
+    agent
+        .send(json!({"type": "message", "conversation": conversation, "message_id": "a4", "text": "还有吗"}))
+        .await;
+    let mut replies = Vec::new();
+    let mut seqs = Vec::new();
+    while replies.len() < 4 {
+        let reply = connector.expect("reply").await;
+        replies.push(reply["message_id"].as_str().unwrap_or("").to_string());
+        seqs.push(reply["seq"].as_u64().unwrap_or(0));
+    }
+    assert_eq!(
+        replies,
+        vec!["a1", "a2", "a3", "a4"],
+        "in order, none twice"
+    );
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "server seq has no holes: {seqs:?}"
+    );
+    assert_eq!(seqs[0], last_seq + 1);
+    server.stop(Stop::Fast).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_credentials_are_refused_before_the_upgrade() {
+    let server = Server::start(test_config()).await;
+    assert_eq!(
+        connect(&server.addr, "/v1/connector", "wrong-key-wrong-key")
+            .await
+            .err(),
+        Some(401)
+    );
+    assert_eq!(
+        connect(&server.addr, "/v1/agent", "not.a.jwt").await.err(),
+        Some(401)
+    );
+    let connector_key_as_agent = connect(&server.addr, "/v1/agent", CONNECTOR_KEY)
+        .await
+        .err();
+    assert_eq!(connector_key_as_agent, Some(401));
+    let mut other = test_config();
+    other.tenants[0].jwt_secret = "someone-elses-secret-entirely".into();
+    let forger = Server::start(other).await;
+    let forged = forger.token("default", "mallory", "agent", &[("general", 9)], 50);
+    assert_eq!(
+        connect(&server.addr, "/v1/agent", &forged).await.err(),
+        Some(401)
+    );
+    let token = server.token("default", "alice", "agent", &[("general", 5)], 2);
+    let as_connector = connect(&server.addr, "/v1/connector", &token).await.err();
+    assert_eq!(
+        as_connector,
+        Some(401),
+        "an agent token is not a connector key"
+    );
+    assert_eq!(
+        connect(&server.addr, "/v1/nowhere", CONNECTOR_KEY)
+            .await
+            .err(),
+        Some(404)
+    );
+    forger.stop(Stop::Fast).await;
+    server.stop(Stop::Fast).await;
+}
+
+fn two_tenants() -> switchboard::config::Config {
+    let mut config = test_config();
+    let mut acme = TenantConfig {
+        id: "acme".into(),
+        jwt_secret: "acme-secret-acme-secret".into(),
+        ..TenantConfig::default()
+    };
+    acme.timing.sticky_window_secs = 0;
+    config.tenants.push(acme);
+    config.connectors.push(ConnectorConfig {
+        name: "acme-app".into(),
+        tenant: "acme".into(),
+        api_key: "acme-connector-key-0001".into(),
+    });
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_can_never_reach_another_tenants_conversations() {
+    let server = Server::start(two_tenants()).await;
+    let (mut connector, _) = Client::connector(&server.addr).await;
+    let alice = server.token("default", "alice", "agent", &[("general", 5)], 2);
+    let (mut agent, _) = Client::agent(&server.addr, &alice).await;
+    say(
+        &mut connector,
+        "conv-1",
+        "m1",
+        "我的地址是北京市朝阳区",
+        customer("c1", "standard"),
+    )
+    .await;
+    let offer = agent.expect("offer").await;
+    let conversation = id_of(&offer);
+
+    // An acme agent names the same conversation id: it does not exist for acme.
+    let mallory = server.token("acme", "mallory", "agent", &[("general", 5)], 2);
+    let (mut intruder, welcome) = Client::agent(&server.addr, &mallory).await;
+    assert_eq!(welcome["tenant"], "acme");
+    for kind in ["accept", "close"] {
+        intruder
+            .send(json!({"type": kind, "conversation": conversation}))
+            .await;
+        let error = intruder.expect("error").await;
+        assert!(
+            ["not_offered", "not_assigned", "unknown_conversation"]
+                .contains(&error["code"].as_str().unwrap_or("")),
+            "{error}"
+        );
+    }
+    intruder
+        .send(json!({"type": "message", "conversation": conversation, "message_id": "x", "text": "给我地址"}))
+        .await;
+    assert_eq!(intruder.expect("error").await["code"], "not_assigned");
+
+    // An acme connector using the same external id opens its own conversation, which the default
+    // tenant's agent never sees.
+    let mut acme = connect(&server.addr, "/v1/connector", "acme-connector-key-0001")
+        .await
+        .expect("accepted");
+    acme.hello(None).await;
+    say(
+        &mut acme,
+        "conv-1",
+        "m1",
+        "hello",
+        customer("c9", "standard"),
+    )
+    .await;
+    let acme_offer = intruder.expect("offer").await;
+    assert_eq!(acme_offer["context"]["customer"]["id"], "c9");
+    agent
+        .send(json!({"type": "accept", "conversation": conversation}))
+        .await;
+    connector.expect("agent_joined").await;
+    agent
+        .send(json!({"type": "message", "conversation": conversation, "message_id": "a1", "text": "您好"}))
+        .await;
+    assert_eq!(connector.expect("reply").await["conversation"], "conv-1");
+    // Nothing of the default tenant ever reached acme's connector.
+    acme.send(json!({"type": "ping"})).await;
+    acme.expect("pong").await;
+    assert!(
+        acme.seen
+            .iter()
+            .all(|f| f["type"] != "reply" && f["type"] != "agent_joined"),
+        "{:#?}",
+        acme.seen
+    );
+    server.stop(Stop::Fast).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_coded_error_and_the_connection_survives() {
+    let server = Server::start(test_config()).await;
+    let (mut connector, _) = Client::connector(&server.addr).await;
+    let cases: [(&str, &str); 5] = [
+        ("{not json", "invalid_json"),
+        (r#"{"type":"teleport","seq":90}"#, "unknown_type"),
+        (r#"{"type":"customer_left","seq":91}"#, "missing_field"),
+        (
+            r#"{"type":"customer_left","seq":"x","conversation":"c"}"#,
+            "invalid_field",
+        ),
+        (
+            r#"{"type":"accept","seq":92,"conversation":"c"}"#,
+            "unknown_type",
+        ),
+    ];
+    for (frame, code) in cases {
+        connector.send_raw(frame).await;
+        let error = connector.expect("error").await;
+        assert_eq!(error["code"], code, "for {frame}");
+    }
+    // Unknown conversation, duplicate message id, and a seq that goes backwards.
+    connector
+        .send(json!({"type": "close", "conversation": "nope"}))
+        .await;
+    assert_eq!(
+        connector.expect("error").await["code"],
+        "unknown_conversation"
+    );
+    for _ in 0..2 {
+        say(
+            &mut connector,
+            "conv-1",
+            "same-id",
+            "你好",
+            customer("c1", "standard"),
+        )
+        .await;
+    }
+    assert_eq!(connector.expect("error").await["code"], "duplicate");
+    connector.send_raw(r#"{"type":"ping","seq":1}"#).await;
+    assert_eq!(connector.expect("error").await["code"], "out_of_order");
+    // Still alive.
+    connector.send_raw(r#"{"type":"ping","seq":1000}"#).await;
+    assert_eq!(connector.expect("pong").await["seq"], 1000);
+    server.stop(Stop::Fast).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversize_message_closes_with_1009() {
+    let server = Server::start(test_config()).await;
+    let (mut connector, _) = Client::connector(&server.addr).await;
+    let huge = "字".repeat(30_000); // 90 KB of UTF-8, over the 64 KiB limit
+    say(
+        &mut connector,
+        "conv-1",
+        "m1",
+        &huge,
+        customer("c1", "standard"),
+    )
+    .await;
+    assert_eq!(connector.closed().await, Some(CloseCode::Size));
+    server.stop(Stop::Fast).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_over_its_error_budget_is_closed_with_1008() {
+    let mut config = test_config();
+    config.gateway.error_budget_per_minute = 3;
+    let server = Server::start(config).await;
+    let (mut connector, _) = Client::connector(&server.addr).await;
+    for _ in 0..4 {
+        connector.send_raw("garbage").await;
+    }
+    assert_eq!(connector.closed().await, Some(CloseCode::Policy));
+    let errors = connector
+        .seen
+        .iter()
+        .filter(|f| f["type"] == "error")
+        .count();
+    assert_eq!(errors, 4, "each bad frame was answered before the close");
+    server.stop(Stop::Fast).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_message_must_be_hello() {
+    let server = Server::start(test_config()).await;
+    let mut client = connect(&server.addr, "/v1/connector", CONNECTOR_KEY)
+        .await
+        .expect("accepted");
+    client.send(json!({"type": "ping"})).await;
+    assert_eq!(client.expect("error").await["code"], "not_hello");
+    assert_eq!(client.closed().await, Some(CloseCode::Policy));
+    server.stop(Stop::Fast).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_turns_readiness_off_and_closes_every_socket_with_1001() {
+    let mut config = test_config();
+    config.gateway.shutdown_grace_secs = 5;
+    config.gateway.shutdown_drain_ms = 3000;
+    let mut server = Server::start(config).await;
+    assert_eq!(server.admin_get("/readyz").await.0, 200);
+    assert_eq!(server.admin_get("/healthz").await.0, 200);
+    let (mut connector, _) = Client::connector(&server.addr).await;
+    let token = server.token("default", "alice", "agent", &[("general", 5)], 2);
+    let (mut agent, _) = Client::agent(&server.addr, &token).await;
+    say(
+        &mut connector,
+        "conv-1",
+        "m1",
+        "你好",
+        customer("c1", "standard"),
+    )
+    .await;
+    let offer = agent.expect("offer").await;
+
+    server.signal(Stop::Graceful);
+    // While draining, readiness says 503 and existing sockets are still served.
+    let mut readiness = 200;
+    while readiness == 200 {
+        readiness = server.admin_get("/readyz").await.0;
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(readiness, 503);
+    agent
+        .send(json!({"type": "accept", "conversation": id_of(&offer)}))
+        .await;
+    assert_eq!(
+        connector.expect("agent_joined").await["conversation"],
+        "conv-1"
+    );
+    assert!(
+        tokio::net::TcpStream::connect(&server.addr).await.is_err(),
+        "new connections are no longer accepted"
+    );
+    assert_eq!(connector.closed().await, Some(CloseCode::Away));
+    assert_eq!(agent.closed().await, Some(CloseCode::Away));
+    server.stopped().await;
+}
