@@ -163,7 +163,14 @@ fn client_messages() -> Vec<(ClientRole, ClientMessage)> {
                 summary: None,
             }),
         ),
-        (Agent, ClientMessage::Ping(Ping { seq: 12 })),
+        (
+            Agent,
+            ClientMessage::HandBack(ConversationRef {
+                seq: 12,
+                conversation: "app:c-88123".into(),
+            }),
+        ),
+        (Agent, ClientMessage::Ping(Ping { seq: 13 })),
     ]
 }
 
@@ -375,7 +382,7 @@ fn every_client_message_round_trips() {
             "sorted keys: {frame}"
         );
     }
-    assert_eq!(types.len(), 12, "every client type is covered: {types:?}");
+    assert_eq!(types.len(), 13, "every client type is covered: {types:?}");
 }
 
 #[test]
@@ -1476,7 +1483,7 @@ fn every_json_example_in_the_doc_decodes() {
     assert!(examples > 30, "found {examples} examples");
     assert_eq!(
         client_types.len(),
-        12,
+        13,
         "client types with an example: {client_types:?}"
     );
     assert_eq!(
