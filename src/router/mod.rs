@@ -202,6 +202,9 @@ pub struct Router {
     dirty: Vec<QueueId>,
     /// Agents whose slots freed during this command (their held customers go first).
     freed: Vec<AgentId>,
+    /// Conversations that started waiting during this command: told their position once
+    /// dispatch is done, if they still wait (one offered at once never hears "you are first").
+    joined: Vec<ConversationId>,
     seq: u64,
     now: Millis,
 }
@@ -238,6 +241,7 @@ impl Router {
             queue_updates_armed: false,
             dirty: Vec::new(),
             freed: Vec::new(),
+            joined: Vec::new(),
             seq: 0,
             now: 0,
         }
@@ -325,6 +329,35 @@ impl Router {
             Command::Tick => {}
         }
         self.dispatch(out);
+        self.tell_new_arrivals(out);
+    }
+
+    /// First position and estimate for conversations that joined a queue and still wait.
+    fn tell_new_arrivals(&mut self, out: &mut Vec<Effect>) {
+        for id in std::mem::take(&mut self.joined) {
+            let Some((key, queue)) = self
+                .conversations
+                .get(&id)
+                .and_then(|c| c.wait_key.map(|k| (k, c.queue)))
+            else {
+                continue;
+            };
+            let q = usize::from(queue.0);
+            let waiting = &mut self.waiting[q];
+            let Some(position) = waiting.position_from_back(&key, POSITION_PROBE) else {
+                continue;
+            };
+            let ewt_ms = self.rates[q].estimate(self.now, position).map(ewt_bucket);
+            if let Some(waiter) = waiting.waiter_mut(&key) {
+                waiter.tell(position, ewt_ms);
+                out.push(Effect::QueueUpdate {
+                    connector: waiter.connector,
+                    conversation: id,
+                    position,
+                    ewt_ms,
+                });
+            }
+        }
     }
 
     // ----- read-only views -------------------------------------------------------------------
@@ -596,7 +629,7 @@ impl Router {
             queue,
         });
         if !self.hold_for_previous_agent(id, queue, ranking, customer, out) {
-            self.enqueue(id, out);
+            self.enqueue(id);
         }
     }
 
@@ -1142,7 +1175,7 @@ impl Router {
                 Timer::OfferTimeout(agent, id, epoch) => {
                     self.offer_timed_out(agent, id, epoch, out)
                 }
-                Timer::StickyExpire(id, epoch) => self.sticky_expired(id, epoch, out),
+                Timer::StickyExpire(id, epoch) => self.sticky_expired(id, epoch),
                 Timer::WrapUpEnd(id, epoch) => {
                     let due = self
                         .conversations
@@ -1215,7 +1248,7 @@ impl Router {
         }
     }
 
-    fn sticky_expired(&mut self, id: ConversationId, epoch: u32, out: &mut Vec<Effect>) {
+    fn sticky_expired(&mut self, id: ConversationId, epoch: u32) {
         let agent = match self.conversations.get_mut(&id) {
             Some(c) if c.epoch == epoch && c.state == State::Waiting => c.sticky_for.take(),
             _ => None,
@@ -1224,7 +1257,7 @@ impl Router {
             if let Some(a) = self.agents.get_mut(&agent) {
                 a.sticky.retain(|c| *c != id);
             }
-            self.enqueue(id, out);
+            self.enqueue(id);
         }
     }
 
@@ -1246,7 +1279,7 @@ impl Router {
     // ----- transitions -----------------------------------------------------------------------
 
     /// Puts a conversation into its queue at its arrival-time key and says where it stands.
-    fn enqueue(&mut self, id: ConversationId, out: &mut Vec<Effect>) {
+    fn enqueue(&mut self, id: ConversationId) {
         let Some(c) = self.conversations.get_mut(&id) else {
             return;
         };
@@ -1260,21 +1293,10 @@ impl Router {
         let queue = c.queue;
         let mut waiter = Waiter::new(id, c.connector);
         waiter.first_ewt = c.predicted_ms;
-        let q = usize::from(queue.0);
-        let waiting = &mut self.waiting[q];
-        waiting.insert(key, waiter);
+        self.waiting[usize::from(queue.0)].insert(key, waiter);
         mark(&mut self.dirty, queue);
-        if let Some(position) = waiting.position_from_back(&key, POSITION_PROBE) {
-            let ewt_ms = self.rates[q].estimate(self.now, position).map(ewt_bucket);
-            if let Some(waiter) = waiting.waiter_mut(&key) {
-                waiter.tell(position, ewt_ms);
-                out.push(Effect::QueueUpdate {
-                    connector: waiter.connector,
-                    conversation: id,
-                    position,
-                    ewt_ms,
-                });
-            }
+        if !self.joined.contains(&id) {
+            self.joined.push(id);
         }
         if !self.queue_updates_armed {
             self.queue_updates_armed = true;
@@ -1298,7 +1320,7 @@ impl Router {
             state: State::Waiting,
             queue,
         });
-        self.enqueue(id, out);
+        self.enqueue(id);
     }
 
     fn offer(&mut self, id: ConversationId, agent_id: AgentId, out: &mut Vec<Effect>) {
@@ -1563,7 +1585,7 @@ impl Router {
             if let Some(c) = self.conversations.get_mut(&conversation) {
                 c.sticky_for = None;
             }
-            self.enqueue(conversation, out);
+            self.enqueue(conversation);
         }
         for conversation in agent.held {
             let Some(c) = self.conversations.get_mut(&conversation) else {
