@@ -215,6 +215,8 @@ pub struct GatewayConfig {
     pub shutdown_drain_ms: u32,
     /// After the close is sent, how long to wait for sockets to finish before exiting anyway.
     pub shutdown_grace_secs: u32,
+    /// Bearer token for the admin API (`/api/v1/...`). Empty disables the API (403).
+    pub admin_token: String,
 }
 
 impl Default for GatewayConfig {
@@ -232,6 +234,7 @@ impl Default for GatewayConfig {
             heartbeat_secs: 20,
             shutdown_drain_ms: 1000,
             shutdown_grace_secs: 10,
+            admin_token: String::new(),
         }
     }
 }

@@ -6,7 +6,9 @@
 //! - [`config`]: the one validated configuration struct, loaded from TOML.
 //! - [`protocol`]: the versioned wire protocol — message types, decoding, encoding, error codes.
 //! - [`engine`]: router shards on their own threads, sessions, replay buffers, effect delivery.
-//! - [`gateway`]: listeners, WebSocket upgrade, authentication, connection tasks, shutdown.
+//! - [`gateway`]: listeners, WebSocket upgrade, authentication, connection tasks, shutdown,
+//!   and the admin listener (metrics, admin API, dashboard).
+//! - [`metrics`]: the Prometheus metrics.
 //!
 //! Start with `ARCHITECTURE.md` for the bird's-eye view and the invariants.
 #![forbid(unsafe_code)]
@@ -15,5 +17,6 @@
 pub mod config;
 pub mod engine;
 pub mod gateway;
+pub mod metrics;
 pub mod protocol;
 pub mod router;

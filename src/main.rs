@@ -20,7 +20,8 @@ commands:
   serve [--config FILE] [--listen ADDR] [--admin-listen ADDR]
         run the gateway. Without --config it reads config/switchboard.toml if that file
         exists, else the embedded defaults. Prints the addresses it listens on.
-        SIGTERM drains and closes every socket with 1001; SIGINT exits at once.
+        SIGTERM drains and closes every socket with 1001; SIGINT exits at once;
+        SIGHUP reloads connectors, JWT secrets and the admin token from the file.
   token --sub ID [--tenant ID] [--role agent|bot] [--skills a=5,b=7] [--capacity N]
         [--name NAME] [--hours N] [--config FILE]
         print an HS256 token for an agent or bot, signed with the tenant's jwt_secret
@@ -67,25 +68,33 @@ fn flags(args: &[String], known: &[&str]) -> Result<BTreeMap<String, String>, St
 }
 
 /// The configuration: `--config FILE`, else `config/switchboard.toml` if present, else embedded;
-/// then the environment.
-fn load(flag: Option<&String>) -> Result<(Config, String), String> {
+/// then the environment. Also returns the file it came from, if any.
+fn load(flag: Option<&String>) -> Result<(Config, Option<PathBuf>), String> {
     let default = Path::new("config/switchboard.toml");
-    let (config, source) = match flag {
-        Some(path) => (Config::load(Path::new(path)), path.clone()),
-        None if default.exists() => (Config::load(default), default.display().to_string()),
-        None => (Ok(Config::embedded()), "embedded defaults".to_string()),
+    let path = match flag {
+        Some(path) => Some(PathBuf::from(path)),
+        None if default.exists() => Some(default.to_path_buf()),
+        None => None,
     };
-    let mut config = config.map_err(|e| format!("invalid configuration ({source}): {e}"))?;
+    let mut config = match &path {
+        Some(path) => Config::load(path)
+            .map_err(|e| format!("invalid configuration ({}): {e}", path.display()))?,
+        None => Config::embedded(),
+    };
     config
         .apply_env()
         .map_err(|e| format!("invalid configuration (environment): {e}"))?;
-    Ok((config, source))
+    Ok((config, path))
 }
 
 fn serve(args: &[String]) -> ExitCode {
     let run = || -> Result<(), String> {
         let flags = flags(args, &["config", "listen", "admin-listen"])?;
-        let (mut config, source) = load(flags.get("config"))?;
+        let (mut config, path) = load(flags.get("config"))?;
+        let source = path.as_ref().map_or_else(
+            || "embedded defaults".to_string(),
+            |p| p.display().to_string(),
+        );
         if let Some(listen) = flags.get("listen") {
             config.gateway.listen = listen.clone();
         }
@@ -121,8 +130,11 @@ fn serve(args: &[String]) -> ExitCode {
             println!("switchboard {} ({source})", env!("CARGO_PKG_VERSION"));
             println!("  connectors: ws://{}/v1/connector", shown(&public));
             println!("  agents:     ws://{}/v1/agent", shown(&public));
-            println!("  admin:      http://{}/healthz  /readyz", shown(&admin));
-            gateway::run(config, Listeners { public, admin }, signals())
+            println!(
+                "  admin:      http://{0}/  (dashboard)  /metrics  /healthz  /readyz  /api/v1/",
+                shown(&admin)
+            );
+            gateway::run_with_reload(config, path, Listeners { public, admin }, signals())
                 .await
                 .map_err(|e| format!("gateway failed: {e}"))
         })

@@ -16,12 +16,101 @@ use crate::router::{
     Requester, Speaker, State, StatusReason, Tier, WithdrawReason,
 };
 
+use std::time::Instant;
+
 use super::shard::{Peer, Shard, Tenant};
 use crate::protocol::ErrorCode;
+use crate::router::Role;
 
 impl Shard {
+    /// Counts what an effect means for the metrics and the dashboard's windows.
+    fn observe(&mut self, t: usize, effect: &Effect) {
+        let second = self.now() / 1000;
+        let received = self.received;
+        let Some(tenant) = self.tenants.get_mut(t) else {
+            return;
+        };
+        let o = &mut tenant.observer;
+        match effect {
+            Effect::WaitObserved {
+                queue,
+                class,
+                predicted_ms,
+                actual_ms,
+                sla_met,
+            } => {
+                let q = usize::from(queue.0);
+                let missed = usize::from(!sla_met);
+                if let Some(h) = o.wait.get(q).and_then(|v| v.get(*class as usize)) {
+                    h.observe(*actual_ms as f64 / 1000.0);
+                }
+                o.sla[*class as usize][missed].inc();
+                if let Some(window) = o.answered.get_mut(q) {
+                    window.add(second, missed);
+                }
+                if let Some(predicted) = predicted_ms {
+                    o.ewt_error
+                        .observe((*predicted as f64 - *actual_ms as f64) / 1000.0);
+                }
+            }
+            Effect::Handoff {
+                conversation,
+                reason,
+                ..
+            } => {
+                let index = HandoffReason::ALL
+                    .iter()
+                    .position(|r| r == reason)
+                    .unwrap_or(0);
+                o.handoffs[index].inc();
+                o.handoffs_window.add(second, index);
+                tenant
+                    .pending_handoffs
+                    .insert(*conversation, received.unwrap_or_else(Instant::now));
+            }
+            Effect::Offer {
+                agent,
+                conversation,
+                ..
+            } => {
+                let human = tenant
+                    .agent_info
+                    .get(agent)
+                    .is_some_and(|i| i.login.role == Role::Human);
+                if human {
+                    if let Some(triggered) = tenant.pending_handoffs.remove(conversation) {
+                        o.handoff_latency.observe(triggered.elapsed().as_secs_f64());
+                    }
+                }
+            }
+            Effect::StateChanged {
+                state: State::Assigned,
+                ..
+            } => o.offers_accepted.inc(),
+            Effect::StateChanged {
+                conversation,
+                state: state @ (State::Closed | State::Abandoned),
+                queue,
+            } => {
+                if *state == State::Abandoned {
+                    if let Some(counter) = o.abandoned.get(usize::from(queue.0)) {
+                        counter.inc();
+                    }
+                }
+                tenant.pending_handoffs.remove(conversation);
+            }
+            Effect::OfferWithdrawn {
+                reason: WithdrawReason::Timeout,
+                ..
+            } => o.offers_timeout.inc(),
+            Effect::Refused { .. } => tenant.refused = true,
+            _ => {}
+        }
+    }
+
     /// Turns one effect into frames for the sessions it concerns.
     pub(super) fn deliver(&mut self, t: usize, effect: Effect) {
+        self.observe(t, &effect);
         let replay = self.gateway.replay_frames;
         let Some(tenant) = self.tenants.get_mut(t) else {
             return;

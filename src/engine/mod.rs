@@ -15,6 +15,7 @@
 //! only way in is the inbox, the only way out is `try_send` on outboxes.
 
 mod deliver;
+pub mod observe;
 mod shard;
 
 use std::sync::Arc;
@@ -27,9 +28,15 @@ use rustc_hash::FxHashMap;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use serde::Serialize;
+use tokio::sync::oneshot;
+
 use crate::config::Config;
 use crate::gateway::auth::Claims;
+use crate::metrics::Metrics;
 use crate::protocol::{ClientMessage, Hello};
+use crate::router::AgentStatus;
+use observe::Snapshots;
 
 /// Inputs a shard holds before readers must wait.
 pub const INBOX_CAPACITY: usize = 65_536;
@@ -101,7 +108,11 @@ pub enum ShardInput {
         conn: u64,
         /// The messages.
         messages: Vec<ClientMessage>,
+        /// When the frame was read, for the handoff latency.
+        received: std::time::Instant,
     },
+    /// A question or an order from the admin API.
+    Admin(AdminQuery),
     /// The connection is gone.
     Detach {
         /// The tenant's index on its shard.
@@ -111,6 +122,56 @@ pub enum ShardInput {
     },
     /// Finish what is queued, then close every connection with 1001 and stop.
     Shutdown,
+}
+
+/// Admin API requests a shard answers (they need state only the shard owns).
+#[derive(Debug)]
+pub enum AdminQuery {
+    /// Where a conversation stands.
+    Conversation {
+        /// The tenant's index on its shard.
+        tenant: usize,
+        /// The gateway's conversation id.
+        id: u64,
+        /// The answer.
+        reply: oneshot::Sender<Option<ConversationInfo>>,
+    },
+    /// A supervisor sets an agent's status.
+    SetStatus {
+        /// The tenant's index on its shard.
+        tenant: usize,
+        /// The agent's id (token `sub`).
+        agent: String,
+        /// The new status.
+        status: AgentStatus,
+        /// Ok, or why not.
+        reply: oneshot::Sender<Result<(), &'static str>>,
+    },
+}
+
+/// `GET /api/v1/conversations/{id}`: where a conversation stands. Never message bodies.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ConversationInfo {
+    /// Tenant id.
+    pub tenant: String,
+    /// The gateway's id.
+    pub id: String,
+    /// `with_bot`, `waiting`, `offered`, `assigned`, `wrap_up`.
+    pub state: &'static str,
+    /// Its queue.
+    pub queue: String,
+    /// `vip`, `complaint`, `urgent`, `standard`.
+    pub class: &'static str,
+    /// 1-based position while waiting in the queue.
+    pub position: Option<u32>,
+    /// The agent or bot holding it.
+    pub agent: Option<String>,
+    /// Seconds since it started waiting for a human (or arrived).
+    pub waiting_secs: u64,
+    /// Why it left the bot, if it did.
+    pub handoff: Option<&'static str>,
+    /// Smoothed customer sentiment.
+    pub sentiment: Option<f32>,
 }
 
 /// Where a tenant lives: its shard's inbox and its index there.
@@ -147,6 +208,7 @@ impl Route {
 /// The running shards.
 #[derive(Debug)]
 pub struct Engine {
+    snapshots: Arc<Snapshots>,
     inboxes: Vec<Sender<ShardInput>>,
     routes: FxHashMap<String, Route>,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -155,7 +217,7 @@ pub struct Engine {
 
 impl Engine {
     /// Starts one thread per shard and gives each its tenants (round robin in config order).
-    pub fn start(config: &Config) -> Self {
+    pub fn start(config: &Config, metrics: Arc<Metrics>) -> Self {
         let shards = match config.gateway.shards {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
@@ -181,24 +243,35 @@ impl Engine {
             );
             plans[shard].push(tenant.clone());
         }
+        let snapshots = Arc::new(Snapshots::new(shards));
         let threads = receivers
             .into_iter()
             .zip(plans)
             .enumerate()
             .filter_map(|(i, (rx, tenants))| {
                 let gateway = config.gateway.clone();
+                let metrics = Arc::clone(&metrics);
+                let snapshots = Arc::clone(&snapshots);
                 std::thread::Builder::new()
                     .name(format!("shard-{i}"))
-                    .spawn(move || shard::Shard::new(tenants, gateway, rx).run())
+                    .spawn(move || {
+                        shard::Shard::new(i, tenants, gateway, rx, metrics, snapshots).run()
+                    })
                     .ok()
             })
             .collect();
         Engine {
+            snapshots,
             inboxes,
             routes,
             threads: Mutex::new(threads),
             next_conn: std::sync::atomic::AtomicU64::new(1),
         }
+    }
+
+    /// What the shards last published for the admin API.
+    pub fn snapshots(&self) -> &Snapshots {
+        &self.snapshots
     }
 
     /// The route to a tenant.

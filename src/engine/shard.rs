@@ -9,8 +9,12 @@ use rustc_hash::FxHashMap;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::{Identity, Outbox, ShardInput};
+use prometheus::{Histogram, IntCounter, IntGauge};
+
+use super::observe::{AgentRow, ShardSnapshot, Snapshots, TenantObserver};
+use super::{AdminQuery, ConversationInfo, Identity, Outbox, ShardInput};
 use crate::config::{GatewayConfig, TenantConfig};
+use crate::metrics::Metrics;
 use crate::protocol::{
     encode_server, AgentStatus as WireStatus, ClientMessage, ErrorCode, ErrorReport, Hello,
     ServerMessage, SessionRole, TransferTarget as WireTarget, Welcome, PROTOCOL_VERSION,
@@ -124,28 +128,56 @@ pub(super) struct Tenant {
     conns: FxHashMap<u64, Peer>,
     /// The client message being applied: refusals answer it.
     pub(super) current: Option<(Peer, u64)>,
+    /// Whether the command being applied was refused.
+    pub(super) refused: bool,
     effects: Vec<Effect>,
+    pub(super) observer: TenantObserver,
+    metrics: Arc<Metrics>,
+    /// Conversations handed off and not yet offered to a human: when the trigger arrived.
+    pub(super) pending_handoffs: FxHashMap<ConversationId, Instant>,
 }
 
 /// A shard: its tenants and its loop.
 pub(super) struct Shard {
+    index: usize,
     pub(super) tenants: Vec<Tenant>,
     pub(super) gateway: GatewayConfig,
     inbox: Receiver<ShardInput>,
     started: Instant,
     stopping: bool,
+    pub(super) metrics: Arc<Metrics>,
+    snapshots: Arc<Snapshots>,
+    commands: IntCounter,
+    apply_time: Histogram,
+    inbox_depth: IntGauge,
+    last_refresh: u64,
+    /// When the input being handled was read from its socket.
+    pub(super) received: Option<Instant>,
 }
 
 impl Shard {
     pub(super) fn new(
+        index: usize,
         tenants: Vec<TenantConfig>,
         gateway: GatewayConfig,
         inbox: Receiver<ShardInput>,
+        metrics: Arc<Metrics>,
+        snapshots: Arc<Snapshots>,
     ) -> Self {
+        let shard = index.to_string();
         let tenants = tenants
             .iter()
-            .map(|config| Tenant {
-                router: Router::new(config),
+            .map(|config| {
+                let router = Router::new(config);
+                let observer = TenantObserver::new(&metrics, &config.id, &router);
+                (config, router, observer)
+            })
+            .map(|(config, router, observer)| Tenant {
+                router,
+                observer,
+                metrics: Arc::clone(&metrics),
+                refused: false,
+                pending_handoffs: FxHashMap::default(),
                 id: config.id.clone(),
                 connectors: Names::default(),
                 agents: Names::default(),
@@ -160,15 +192,23 @@ impl Shard {
             })
             .collect();
         Shard {
+            index,
             tenants,
             gateway,
             inbox,
             started: Instant::now(),
             stopping: false,
+            commands: metrics.router_commands.with_label_values(&[&shard]),
+            apply_time: metrics.apply_time.with_label_values(&[&shard]),
+            inbox_depth: metrics.inbox_depth.with_label_values(&[&shard]),
+            metrics,
+            snapshots,
+            last_refresh: u64::MAX,
+            received: None,
         }
     }
 
-    fn now(&self) -> Millis {
+    pub(super) fn now(&self) -> Millis {
         self.started.elapsed().as_millis() as Millis
     }
 
@@ -190,13 +230,52 @@ impl Shard {
             }
             self.fire_due_timers();
             self.flush_lagging();
+            let second = self.now() / 1000;
+            if second != self.last_refresh {
+                self.last_refresh = second;
+                self.refresh(second);
+            }
         }
     }
 
-    /// How long to sleep: until the earliest router deadline, sooner while a consumer lags.
+    /// Once a second: gauges, and the snapshot the admin API reads.
+    fn refresh(&mut self, second: u64) {
+        self.inbox_depth.set(self.inbox.len() as i64);
+        let mut snapshot = ShardSnapshot {
+            at_ms: self.now(),
+            ..ShardSnapshot::default()
+        };
+        for tenant in &mut self.tenants {
+            snapshot
+                .tenants
+                .push(tenant.observer.refresh(&tenant.id, &tenant.router, second));
+            for id in tenant.router.agent_ids() {
+                let Some(view) = tenant.router.agent(id) else {
+                    continue;
+                };
+                snapshot.agents.push(AgentRow {
+                    tenant: tenant.id.clone(),
+                    id: tenant.agents.name(id.0).to_string(),
+                    role: if view.role == Role::Bot {
+                        "bot"
+                    } else {
+                        "agent"
+                    },
+                    status: view.status.as_str(),
+                    connected: view.connected,
+                    load: view.load,
+                    capacity: view.capacity,
+                });
+            }
+        }
+        self.snapshots.publish(self.index, snapshot);
+    }
+
+    /// How long to sleep: until the earliest router deadline or the next whole second (the
+    /// refresh), sooner while a consumer lags.
     fn next_wake(&self) -> Duration {
         let now = self.now();
-        let mut wait = Duration::from_secs(1);
+        let mut wait = Duration::from_millis(1000 - now % 1000);
         for tenant in &self.tenants {
             if let Some(at) = tenant.router.next_deadline() {
                 wait = wait.min(Duration::from_millis(at.saturating_sub(now)));
@@ -234,7 +313,13 @@ impl Shard {
                 tenant,
                 conn,
                 messages,
-            } => self.client(tenant, conn, messages),
+                received,
+            } => {
+                self.received = Some(received);
+                self.client(tenant, conn, messages);
+                self.received = None;
+            }
+            ShardInput::Admin(query) => self.admin(query),
             ShardInput::Detach { tenant, conn } => self.detach(tenant, conn),
             ShardInput::Shutdown => {
                 for tenant in &mut self.tenants {
@@ -249,20 +334,71 @@ impl Shard {
         }
     }
 
-    /// Applies a router command and delivers its effects.
-    pub(super) fn apply(&mut self, t: usize, command: Command) {
+    /// Applies a router command and delivers its effects. Returns false if it was refused.
+    pub(super) fn apply(&mut self, t: usize, command: Command) -> bool {
+        let started = Instant::now();
         let now = self.now();
         let Some(tenant) = self.tenants.get_mut(t) else {
-            return;
+            return false;
         };
         let mut effects = std::mem::take(&mut tenant.effects);
         effects.clear();
+        tenant.refused = false;
         tenant.router.apply(now, command, &mut effects);
         for effect in effects.drain(..) {
             self.deliver(t, effect);
         }
-        if let Some(tenant) = self.tenants.get_mut(t) {
-            tenant.effects = effects;
+        let Some(tenant) = self.tenants.get_mut(t) else {
+            return false;
+        };
+        tenant.effects = effects;
+        self.commands.inc();
+        self.apply_time.observe(started.elapsed().as_secs_f64());
+        !tenant.refused
+    }
+
+    fn admin(&mut self, query: AdminQuery) {
+        match query {
+            AdminQuery::Conversation { tenant, id, reply } => {
+                let info = self
+                    .tenants
+                    .get(tenant)
+                    .and_then(|t| t.describe(ConversationId(id)));
+                let _ = reply.send(info);
+            }
+            AdminQuery::SetStatus {
+                tenant,
+                agent,
+                status,
+                reply,
+            } => {
+                let id = self
+                    .tenants
+                    .get(tenant)
+                    .and_then(|t| t.agents.get(&agent))
+                    .map(AgentId)
+                    .filter(|id| {
+                        self.tenants
+                            .get(tenant)
+                            .is_some_and(|t| t.router.agent(*id).is_some())
+                    });
+                let outcome = match id {
+                    Some(agent) => {
+                        let command = Command::SetStatus {
+                            agent,
+                            status,
+                            reason: StatusReason::Supervisor,
+                        };
+                        if self.apply(tenant, command) {
+                            Ok(())
+                        } else {
+                            Err("refused")
+                        }
+                    }
+                    None => Err("no such agent is logged in"),
+                };
+                let _ = reply.send(outcome);
+            }
         }
     }
 
@@ -390,11 +526,13 @@ impl Shard {
             return;
         };
         let mut last_seq = None;
+        let second = self.now() / 1000;
         for message in messages {
             let seq = message.seq();
             last_seq = Some(seq);
             if let Some(tenant) = self.tenants.get_mut(t) {
                 tenant.current = Some((peer, seq));
+                tenant.observer.messages.add(second, 0);
             }
             match peer {
                 Peer::Connector(connector) => self.connector_message(t, connector, message),
@@ -550,10 +688,16 @@ impl Shard {
                 let Some(conversation) = conversation_of(tenant, &r.conversation) else {
                     return;
                 };
-                Command::Reject {
+                let command = Command::Reject {
                     agent,
                     conversation,
+                };
+                if self.apply(t, command) {
+                    if let Some(tenant) = self.tenants.get(t) {
+                        tenant.observer.offers_rejected.inc();
+                    }
                 }
+                return;
             }
             ClientMessage::Close(r) => {
                 let Some(conversation) = conversation_of(tenant, &r.conversation) else {
@@ -601,11 +745,17 @@ impl Shard {
                         }
                     },
                 };
-                Command::Transfer {
+                let command = Command::Transfer {
                     agent,
                     conversation,
                     target,
+                };
+                if self.apply(t, command) {
+                    if let Some(tenant) = self.tenants.get(t) {
+                        tenant.observer.transfers.inc();
+                    }
                 }
+                return;
             }
             ClientMessage::BotResult(r) => {
                 let Some(conversation) = conversation_of(tenant, &r.conversation) else {
@@ -673,6 +823,14 @@ impl Shard {
                         session.lagging_since = None;
                     } else if since.elapsed() >= limit {
                         outbox.close(1013, "slow consumer: try again later");
+                        let role = match peer {
+                            Peer::Connector(_) => "connector",
+                            Peer::Agent(_) => "agent",
+                        };
+                        self.metrics
+                            .slow_consumer_closes
+                            .with_label_values(&[role])
+                            .inc();
                         gone.push((t, *conn, *peer));
                     }
                 }
@@ -695,6 +853,36 @@ impl Shard {
 }
 
 impl Tenant {
+    /// Where a conversation stands, for the admin API.
+    fn describe(&self, id: ConversationId) -> Option<ConversationInfo> {
+        let view = self.router.conversation(id)?;
+        let position = (view.state == crate::router::State::Waiting)
+            .then(|| {
+                self.router
+                    .waiting(view.queue)
+                    .position(|c| c == id)
+                    .map(|p| p as u32 + 1)
+            })
+            .flatten();
+        Some(ConversationInfo {
+            tenant: self.id.clone(),
+            id: id.0.to_string(),
+            state: view.state.as_str(),
+            queue: self
+                .router
+                .policy()
+                .queues
+                .get(usize::from(view.queue.0))
+                .map_or_else(String::new, |q| q.name.clone()),
+            class: view.class.as_str(),
+            position,
+            agent: view.agent.map(|a| self.agents.name(a.0).to_string()),
+            waiting_secs: self.router.now().saturating_sub(view.waiting_since) / 1000,
+            handoff: view.handoff.map(|h| h.as_str()),
+            sentiment: view.sentiment,
+        })
+    }
+
     fn open_id(&self, connector: ConnectorId, external: &str) -> Option<ConversationId> {
         self.open
             .get(&(connector, Arc::<str>::from(external)))
@@ -729,6 +917,10 @@ impl Tenant {
         let Some((peer, seq)) = self.current else {
             return;
         };
+        self.metrics
+            .protocol_errors
+            .with_label_values(&[code.as_str()])
+            .inc();
         self.send_direct(
             peer,
             &ServerMessage::Error(ErrorReport {
@@ -745,9 +937,16 @@ impl Tenant {
     pub(super) fn send_direct(&mut self, peer: Peer, message: &ServerMessage) {
         if let Some((_, outbox)) = self.sessions.get(&peer).and_then(|s| s.conn.as_ref()) {
             // Dropped when the outbox is full: acks are cumulative and errors are advisory.
-            let _ = outbox
+            let sent = outbox
                 .frames
                 .try_send(Utf8Bytes::from(encode_server(message)));
+            if sent.is_err() {
+                let role = match peer {
+                    Peer::Connector(_) => "connector",
+                    Peer::Agent(_) => "agent",
+                };
+                self.metrics.outbox_drops.with_label_values(&[role]).inc();
+            }
         }
     }
 

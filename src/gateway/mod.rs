@@ -11,6 +11,7 @@ pub mod session;
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -25,6 +26,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use parking_lot::{Mutex, RwLock};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -33,6 +35,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::config::Config;
 use crate::engine::Engine;
+use crate::metrics::Metrics;
 use auth::{credential, verify_agent, verify_connector};
 use session::Identity;
 
@@ -57,15 +60,135 @@ pub enum Stop {
 /// Shared by every task of a running gateway.
 #[derive(Debug)]
 pub struct Shared {
-    /// The validated configuration.
+    /// The configuration the gateway started with (restart-only settings are read here).
     pub config: Config,
+    /// The current configuration for reloadable settings: connectors' API keys, tenants' JWT
+    /// secrets, the admin token. Read briefly, never across an `.await`.
+    pub live: RwLock<Arc<Config>>,
+    /// Where the configuration came from, for reloads.
+    pub config_path: Option<PathBuf>,
+    /// Frames sent per second, sampled by the stats endpoint.
+    pub sent_rate: Mutex<RateSampler>,
     /// Router shards.
     pub engine: Engine,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    /// When the gateway started.
+    pub started: std::time::Instant,
     /// False once draining: `/readyz` answers 503 and new upgrades are refused.
     pub ready: AtomicBool,
     /// Open WebSocket sessions, so shutdown can wait for them: hyper does not track upgraded
     /// connections.
     pub sessions: SessionCount,
+}
+
+/// A per-second rate from a growing total, sampled on demand.
+#[derive(Debug)]
+pub struct RateSampler {
+    at: std::time::Instant,
+    total: u64,
+    rate: f64,
+}
+
+impl Default for RateSampler {
+    fn default() -> Self {
+        RateSampler {
+            at: std::time::Instant::now(),
+            total: 0,
+            rate: 0.0,
+        }
+    }
+}
+
+impl RateSampler {
+    /// The rate since the previous sample at least a second ago (the last one otherwise).
+    pub fn sample(&mut self, total: u64) -> f64 {
+        let elapsed = self.at.elapsed().as_secs_f64();
+        if elapsed >= 1.0 {
+            self.rate = total.saturating_sub(self.total) as f64 / elapsed;
+            self.total = total;
+            self.at = std::time::Instant::now();
+        }
+        self.rate
+    }
+}
+
+/// What a reload changed.
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+pub struct ReloadOutcome {
+    /// Keys that changed and now apply.
+    pub applied: Vec<String>,
+    /// Keys that changed but only take effect after a restart.
+    pub restart_required: Vec<String>,
+}
+
+/// Re-reads the configuration file and applies what can change live: connectors, tenants' JWT
+/// secrets, the admin token. An invalid file, or one that adds or removes tenants, is refused
+/// and the running configuration kept.
+pub fn reload(shared: &Shared) -> Result<ReloadOutcome, String> {
+    let Some(path) = &shared.config_path else {
+        return Err("the gateway runs on its embedded defaults: there is no file to reload".into());
+    };
+    let kept = |e: &dyn std::fmt::Display| format!("kept the running configuration: {e}");
+    let mut fresh = Config::load(path).map_err(|e| kept(&e))?;
+    fresh.apply_env().map_err(|e| kept(&e))?;
+    let current = shared.live.read().clone();
+    let ids = |c: &Config| c.tenants.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
+    if ids(&fresh) != ids(&current) {
+        // Tenants' routers live on shards; they cannot appear or vanish while running.
+        return Err(kept(
+            &"tenants cannot be added or removed without a restart",
+        ));
+    }
+    let mut outcome = ReloadOutcome {
+        applied: Vec::new(),
+        restart_required: Vec::new(),
+    };
+    if fresh.connectors != current.connectors {
+        outcome.applied.push("connectors".into());
+    }
+    if fresh.gateway.admin_token != current.gateway.admin_token {
+        outcome.applied.push("gateway.admin_token".into());
+    }
+    let restart_only = |c: &Config| crate::config::GatewayConfig {
+        admin_token: String::new(),
+        ..c.gateway.clone()
+    };
+    if restart_only(&fresh) != restart_only(&current) {
+        outcome
+            .restart_required
+            .push("gateway (listeners, limits, timeouts)".into());
+    }
+    let secrets = |c: &Config| {
+        c.tenants
+            .iter()
+            .map(|t| t.jwt_secret.clone())
+            .collect::<Vec<_>>()
+    };
+    if secrets(&fresh) != secrets(&current) {
+        outcome.applied.push("tenants[].jwt_secret".into());
+    }
+    let policies = |c: &Config| {
+        c.tenants
+            .iter()
+            .map(|t| crate::config::TenantConfig {
+                jwt_secret: String::new(),
+                ..t.clone()
+            })
+            .collect::<Vec<_>>()
+    };
+    if policies(&fresh) != policies(&current) {
+        outcome
+            .restart_required
+            .push("tenants (queues, routing, priority, timing, handoff)".into());
+    }
+    *shared.live.write() = Arc::new(fresh);
+    tracing::info!(
+        applied = ?outcome.applied,
+        restart_required = ?outcome.restart_required,
+        "configuration reloaded"
+    );
+    Ok(outcome)
 }
 
 /// Counts live sessions and wakes a waiter when the last one ends.
@@ -120,14 +243,31 @@ pub async fn run(
     listeners: Listeners,
     stop: impl Future<Output = Stop>,
 ) -> std::io::Result<()> {
-    let engine = Engine::start(&config);
+    run_with_reload(config, None, listeners, stop).await
+}
+
+/// [`run`], reloading reloadable settings from `config_path` on SIGHUP and `POST /api/v1/reload`.
+pub async fn run_with_reload(
+    config: Config,
+    config_path: Option<PathBuf>,
+    listeners: Listeners,
+    stop: impl Future<Output = Stop>,
+) -> std::io::Result<()> {
+    let metrics = Arc::new(Metrics::new());
+    let engine = Engine::start(&config, Arc::clone(&metrics));
     let shared = Arc::new(Shared {
+        live: RwLock::new(Arc::new(config.clone())),
+        config_path,
+        sent_rate: Mutex::new(RateSampler::default()),
         config,
         engine,
+        metrics,
+        started: std::time::Instant::now(),
         ready: AtomicBool::new(true),
         sessions: SessionCount::default(),
     });
     let admin = tokio::spawn(admin::serve(listeners.admin, Arc::clone(&shared)));
+    let hangups = tokio::spawn(reload_on_hangup(Arc::clone(&shared)));
     tokio::pin!(stop);
     let how = loop {
         tokio::select! {
@@ -159,9 +299,23 @@ pub async fn run(
         let _ = tokio::time::timeout(grace, shared.sessions.drained()).await;
     }
     admin.abort();
+    hangups.abort();
     let joiner = Arc::clone(&shared);
     let _ = tokio::task::spawn_blocking(move || joiner.engine.join()).await;
     Ok(())
+}
+
+/// Reloads on every SIGHUP until aborted.
+async fn reload_on_hangup(shared: Arc<Shared>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        if let Err(error) = reload(&shared) {
+            tracing::warn!(%error, "reload refused");
+        }
+    }
 }
 
 type Body = Full<Bytes>;
@@ -203,13 +357,14 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<
         headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()),
         req.uri().query(),
     );
+    let live = shared.live.read().clone();
     let identity = match (token, agent_path) {
         (None, _) => None,
-        (Some(token), true) => verify_agent(token, &shared.config, unix_now())
+        (Some(token), true) => verify_agent(token, &live, unix_now())
             .ok()
             .map(Identity::Agent),
         (Some(token), false) => {
-            verify_connector(token, &shared.config)
+            verify_connector(token, &live)
                 .ok()
                 .map(|(name, tenant)| Identity::Connector {
                     name: name.to_string(),

@@ -13,6 +13,7 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
+use prometheus::IntCounter;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -23,6 +24,7 @@ use tracing::{debug, info_span, Instrument};
 
 use super::Shared;
 use crate::engine::{CloseOrder, Outbox, Route, ShardInput};
+use crate::metrics::Metrics;
 use crate::protocol::{
     decode_client, encode_server, ClientMessage, ClientRole, ErrorCode, ErrorReport, ProtocolError,
     ServerMessage, PROTOCOL_VERSION,
@@ -38,6 +40,25 @@ const FEED_BATCH: usize = 64;
 /// How long a new connection has to send its hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A connection's metric children, resolved once when it opens.
+#[derive(Clone)]
+struct ConnMetrics {
+    received: IntCounter,
+    sent: IntCounter,
+    drops: IntCounter,
+    metrics: Arc<Metrics>,
+    role: &'static str,
+}
+
+impl ConnMetrics {
+    fn error(&self, code: ErrorCode) {
+        self.metrics
+            .protocol_errors
+            .with_label_values(&[code.as_str()])
+            .inc();
+    }
+}
+
 /// Runs a connection until either side closes it.
 pub async fn run(socket: Socket, identity: Identity, shared: Arc<Shared>) {
     let conn = shared.engine.next_conn();
@@ -46,11 +67,31 @@ pub async fn run(socket: Socket, identity: Identity, shared: Arc<Shared>) {
         Identity::Agent(ref claims) if claims.role == "bot" => "bot",
         Identity::Agent(_) => "agent",
     };
+    let metrics = &shared.metrics;
+    let counters = ConnMetrics {
+        received: metrics.messages_received.with_label_values(&[role]),
+        sent: metrics.messages_sent.with_label_values(&[role]),
+        drops: metrics.outbox_drops.with_label_values(&[role]),
+        metrics: Arc::clone(metrics),
+        role,
+    };
+    let open = metrics.connections.with_label_values(&[role]);
+    open.inc();
+    metrics.connections_opened.with_label_values(&[role]).inc();
     let span = info_span!("conn", id = conn, role, tenant = identity.tenant());
-    serve(socket, identity, conn, shared).instrument(span).await;
+    serve(socket, identity, conn, Arc::clone(&shared), counters)
+        .instrument(span)
+        .await;
+    open.dec();
 }
 
-async fn serve(socket: Socket, identity: Identity, conn: u64, shared: Arc<Shared>) {
+async fn serve(
+    socket: Socket,
+    identity: Identity,
+    conn: u64,
+    shared: Arc<Shared>,
+    counters: ConnMetrics,
+) {
     let gateway = &shared.config.gateway;
     let heartbeat = Duration::from_secs(u64::from(gateway.heartbeat_secs));
     let (sink, stream) = socket.split();
@@ -60,7 +101,13 @@ async fn serve(socket: Socket, identity: Identity, conn: u64, shared: Arc<Shared
         frames,
         close: Arc::new(close),
     };
-    let writer = tokio::spawn(write(sink, queued, close_rx.clone(), heartbeat));
+    let writer = tokio::spawn(write(
+        sink,
+        queued,
+        close_rx.clone(),
+        heartbeat,
+        counters.clone(),
+    ));
     let Some(route) = shared.engine.route(identity.tenant()) else {
         outbox.close(1011, "tenant not served");
         let _ = writer.await;
@@ -78,6 +125,7 @@ async fn serve(socket: Socket, identity: Identity, conn: u64, shared: Arc<Shared
         budget: ErrorBudget::new(gateway.error_budget_per_minute),
         idle: HELLO_TIMEOUT,
         last_seq: None,
+        counters,
     };
     let hello = reader.hello().await;
     reader.idle = heartbeat * 3;
@@ -149,6 +197,7 @@ struct Reader {
     budget: ErrorBudget,
     idle: Duration,
     last_seq: Option<u64>,
+    counters: ConnMetrics,
 }
 
 enum Next {
@@ -195,6 +244,7 @@ impl Reader {
 
     /// Sends an error frame and spends budget; false (and a 1008 close) once over budget.
     fn refuse(&mut self, error: ProtocolError) -> bool {
+        self.counters.error(error.code);
         let closes = error.code.closes_connection();
         self.send(&ServerMessage::Error(ErrorReport::from(error)));
         if closes {
@@ -209,10 +259,13 @@ impl Reader {
     }
 
     fn send(&self, message: &ServerMessage) {
-        let _ = self
+        let sent = self
             .outbox
             .frames
             .try_send(Utf8Bytes::from(encode_server(message)));
+        if sent.is_err() {
+            self.counters.drops.inc();
+        }
     }
 
     /// Waits for the hello; anything else first is refused and the connection closed.
@@ -273,6 +326,7 @@ impl Reader {
                 Next::Skip => continue,
                 Next::Stop => return,
             };
+            let received = Instant::now();
             let decoded = match decode_client(&text, self.role) {
                 Ok(decoded) => decoded,
                 Err(error) => {
@@ -322,10 +376,12 @@ impl Reader {
             if messages.is_empty() {
                 continue;
             }
+            self.counters.received.inc_by(messages.len() as u64);
             let input = ShardInput::Client {
                 tenant: route.tenant,
                 conn,
                 messages,
+                received,
             };
             if !route.send(input).await {
                 self.outbox.close(1011, "server stopping");
@@ -341,7 +397,25 @@ async fn write(
     mut queued: mpsc::Receiver<Utf8Bytes>,
     mut close: watch::Receiver<CloseOrder>,
     heartbeat: Duration,
+    counters: ConnMetrics,
 ) {
+    let code = write_until_closed(&mut sink, &mut queued, &mut close, heartbeat, &counters).await;
+    counters
+        .metrics
+        .connections_closed
+        .with_label_values(&[counters.role, code])
+        .inc();
+}
+
+/// Returns the close code sent, or "abnormal" when the socket failed first.
+async fn write_until_closed(
+    sink: &mut SplitSink<Socket, Message>,
+    queued: &mut mpsc::Receiver<Utf8Bytes>,
+    close: &mut watch::Receiver<CloseOrder>,
+    heartbeat: Duration,
+    counters: &ConnMetrics,
+) -> &'static str {
+    const ABNORMAL: &str = "abnormal";
     let mut ping = tokio::time::interval(heartbeat);
     ping.tick().await;
     let order = loop {
@@ -350,22 +424,21 @@ async fn write(
             frame = queued.recv() => {
                 // Every sender is gone; a close order given just before still counts.
                 let Some(frame) = frame else { break *close.borrow() };
+                let mut batch = 1;
                 if sink.feed(Message::Text(frame)).await.is_err() {
-                    return;
+                    return ABNORMAL;
                 }
-                for _ in 1..FEED_BATCH {
-                    match queued.try_recv() {
-                        Ok(frame) => {
-                            if sink.feed(Message::Text(frame)).await.is_err() {
-                                return;
-                            }
-                        }
-                        Err(_) => break,
+                while batch < FEED_BATCH {
+                    let Ok(frame) = queued.try_recv() else { break };
+                    if sink.feed(Message::Text(frame)).await.is_err() {
+                        return ABNORMAL;
                     }
+                    batch += 1;
                 }
                 if sink.flush().await.is_err() {
-                    return;
+                    return ABNORMAL;
                 }
+                counters.sent.inc_by(batch as u64);
             }
             changed = close.changed() => {
                 if changed.is_err() {
@@ -378,7 +451,7 @@ async fn write(
             }
             _ = ping.tick() => {
                 if sink.send(Message::Ping(Bytes::new())).await.is_err() {
-                    return;
+                    return ABNORMAL;
                 }
             }
         }
@@ -386,8 +459,9 @@ async fn write(
     // Whatever was queued before the order goes out first: a shutdown loses nothing in flight.
     while let Ok(frame) = queued.try_recv() {
         if sink.feed(Message::Text(frame)).await.is_err() {
-            return;
+            return ABNORMAL;
         }
+        counters.sent.inc();
     }
     let (code, reason) = order.unwrap_or((1000, "bye"));
     let frame = CloseFrame {
@@ -396,4 +470,18 @@ async fn write(
     };
     let _ = sink.send(Message::Close(Some(frame))).await;
     let _ = sink.close().await;
+    close_code_label(code)
+}
+
+/// Close codes as bounded metric label values.
+fn close_code_label(code: u16) -> &'static str {
+    match code {
+        1000 => "1000",
+        1001 => "1001",
+        1008 => "1008",
+        1009 => "1009",
+        1011 => "1011",
+        1013 => "1013",
+        _ => "other",
+    }
 }

@@ -138,6 +138,28 @@ pub struct ConversationView<'a> {
     pub handoff: Option<HandoffReason>,
 }
 
+/// One queue's waiting figures; arrays are indexed by [`Lane`] (VIP = 0, standard = 1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    /// How many wait, per lane.
+    pub waiting: [u32; 2],
+    /// When the longest-waiting customer started waiting, per lane.
+    pub oldest_since: [Option<Millis>; 2],
+    /// Estimated wait for the next customer, once a service rate is known.
+    pub ewt_next_ms: Option<Millis>,
+}
+
+/// Agents by status (available, away, disconnected) × role (human, bot), and human load.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentCounts {
+    /// `[status][role]`: status 0 available, 1 away, 2 disconnected (in grace); role 0 human, 1 bot.
+    pub by_status: [[u32; 2]; 3],
+    /// Conversations held by available human agents.
+    pub load: u64,
+    /// Capacity of available human agents.
+    pub capacity: u64,
+}
+
 /// Read-only view of an agent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentView<'a> {
@@ -410,6 +432,53 @@ impl Router {
     /// How many conversations are open.
     pub fn open_conversations(&self) -> usize {
         self.conversations.len()
+    }
+
+    /// Per queue (in configuration order): how many wait and since when, by lane, and the
+    /// estimate for the next customer. Walks the queues (no conversation lookups): for a
+    /// once-a-second metrics refresh, not the hot path.
+    pub fn queue_stats(&self) -> Vec<QueueStats> {
+        self.waiting
+            .iter()
+            .zip(&self.rates)
+            .map(|(waiting, rate)| {
+                let mut stats = QueueStats {
+                    ewt_next_ms: rate.estimate(self.now, 1),
+                    ..QueueStats::default()
+                };
+                for (key, waiter) in waiting.waiters() {
+                    let lane = key.lane as usize;
+                    stats.waiting[lane] += 1;
+                    let oldest = &mut stats.oldest_since[lane];
+                    *oldest = Some(oldest.map_or(waiter.since, |o: Millis| o.min(waiter.since)));
+                }
+                stats
+            })
+            .collect()
+    }
+
+    /// Agents by status and role, and the load and capacity of available humans.
+    pub fn agent_counts(&self) -> AgentCounts {
+        let mut counts = AgentCounts::default();
+        for agent in self.agents.values() {
+            let role = usize::from(agent.role == Role::Bot);
+            let status = match (agent.connected, agent.status) {
+                (false, _) => 2,
+                (true, AgentStatus::Available) => 0,
+                (true, _) => 1,
+            };
+            counts.by_status[status][role] += 1;
+            if agent.counts_for_reserve() {
+                counts.load += u64::from(agent.load());
+                counts.capacity += u64::from(agent.capacity);
+            }
+        }
+        counts
+    }
+
+    /// The current time as the router knows it (the latest `now` it was given).
+    pub fn now(&self) -> Millis {
+        self.now
     }
 
     /// Whether a non-VIP conversation may take a slot now.
@@ -1291,7 +1360,7 @@ impl Router {
         };
         c.wait_key = Some(key);
         let queue = c.queue;
-        let mut waiter = Waiter::new(id, c.connector);
+        let mut waiter = Waiter::new(id, c.connector, c.waiting_since);
         waiter.first_ewt = c.predicted_ms;
         self.waiting[usize::from(queue.0)].insert(key, waiter);
         mark(&mut self.dirty, queue);

@@ -31,6 +31,8 @@ pub struct Waiter {
     pub conversation: ConversationId,
     /// Its connector, to address updates.
     pub connector: ConnectorId,
+    /// When it started waiting, for the oldest-wait figures.
+    pub since: Millis,
     /// Position last sent (0 = none yet).
     pub told_position: u32,
     /// Estimate last sent.
@@ -41,10 +43,11 @@ pub struct Waiter {
 
 impl Waiter {
     /// A waiter who has been told nothing yet.
-    pub fn new(conversation: ConversationId, connector: ConnectorId) -> Self {
+    pub fn new(conversation: ConversationId, connector: ConnectorId, since: Millis) -> Self {
         Waiter {
             conversation,
             connector,
+            since,
             told_position: 0,
             told_ewt: None,
             first_ewt: None,
@@ -97,6 +100,11 @@ impl WaitingQueue {
         self.entries.iter().map(|(k, w)| (k, w.conversation))
     }
 
+    /// Waiters in service order.
+    pub fn waiters(&self) -> impl Iterator<Item = (&WaitKey, &Waiter)> + '_ {
+        self.entries.iter()
+    }
+
     /// Waiters in service order, to update what they were told.
     pub fn waiters_mut(&mut self) -> impl Iterator<Item = &mut Waiter> + '_ {
         self.entries.values_mut()
@@ -146,7 +154,7 @@ mod tests {
 
     #[test]
     fn customers_are_told_what_matters_and_not_every_step_far_back() {
-        let mut w = Waiter::new(ConversationId(1), ConnectorId(1));
+        let mut w = Waiter::new(ConversationId(1), ConnectorId(1), 0);
         assert!(w.tell(500, None), "first figures are always sent");
         assert!(!w.tell(499, None), "one step at 500 is noise");
         assert!(!w.tell(451, None));

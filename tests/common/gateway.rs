@@ -18,6 +18,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// The embedded development connector key.
 pub const CONNECTOR_KEY: &str = "dev-connector-key-change-me";
 
+/// The embedded development admin token.
+pub const ADMIN_TOKEN: &str = "dev-admin-token-change-me";
+
 /// How long a test waits for a frame before it calls the server hung. A guard against hangs,
 /// not a speed assertion: nothing in these tests depends on how fast frames arrive.
 const PATIENCE: Duration = Duration::from_secs(15);
@@ -113,11 +116,32 @@ impl Server {
 
     /// A plain HTTP GET on the admin listener: (status, body).
     pub async fn admin_get(&self, path: &str) -> (u16, String) {
+        self.admin_request("GET", path, None, "").await
+    }
+
+    /// An admin API request with the development admin token: (status, body).
+    pub async fn api(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        self.admin_request(method, path, Some(ADMIN_TOKEN), body)
+            .await
+    }
+
+    /// Any HTTP/1.1 request on the admin listener: (status, body). (0, "") if it is gone.
+    pub async fn admin_request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &str,
+    ) -> (u16, String) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let Ok(mut stream) = TcpStream::connect(&self.admin).await else {
             return (0, String::new());
         };
-        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
         stream.write_all(request.as_bytes()).await.expect("write");
         let mut response = String::new();
         let _ = stream.read_to_string(&mut response).await;

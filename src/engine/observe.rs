@@ -1,0 +1,387 @@
+//! What a shard tells the outside about its tenants: Prometheus children resolved once per
+//! tenant, rolling 5-minute windows, and the once-a-second snapshot the admin API and the
+//! dashboard read.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use prometheus::{Gauge, Histogram, IntCounter, IntGauge};
+use serde::Serialize;
+
+use crate::metrics::Metrics;
+use crate::router::{Class, HandoffReason, Millis, Router};
+
+/// Seconds kept in the rolling windows.
+const WINDOW_SECS: u64 = 300;
+/// One history point every this many seconds…
+const HISTORY_STEP_SECS: u64 = 5;
+/// …for this many points: ten minutes.
+const HISTORY_POINTS: usize = 120;
+
+/// Per-second buckets of `N` counts over the last five minutes.
+#[derive(Debug, Default)]
+pub(super) struct Rolling<const N: usize> {
+    buckets: VecDeque<(u64, [u32; N])>,
+}
+
+impl<const N: usize> Rolling<N> {
+    pub(super) fn add(&mut self, second: u64, index: usize) {
+        match self.buckets.back_mut() {
+            Some((s, counts)) if *s == second => counts[index] += 1,
+            _ => {
+                let mut counts = [0; N];
+                counts[index] = 1;
+                self.buckets.push_back((second, counts));
+            }
+        }
+        while self
+            .buckets
+            .front()
+            .is_some_and(|(s, _)| second.saturating_sub(*s) >= WINDOW_SECS)
+        {
+            self.buckets.pop_front();
+        }
+    }
+
+    pub(super) fn sum(&self, second: u64) -> [u64; N] {
+        let mut total = [0u64; N];
+        for (s, counts) in &self.buckets {
+            if second.saturating_sub(*s) < WINDOW_SECS {
+                for (t, c) in total.iter_mut().zip(counts) {
+                    *t += u64::from(*c);
+                }
+            }
+        }
+        total
+    }
+}
+
+/// A tenant's pre-resolved metric children and rolling windows.
+pub(super) struct TenantObserver {
+    pub(super) handoffs: Vec<IntCounter>,
+    pub(super) handoff_latency: Histogram,
+    pub(super) offers_accepted: IntCounter,
+    pub(super) offers_rejected: IntCounter,
+    pub(super) offers_timeout: IntCounter,
+    pub(super) transfers: IntCounter,
+    pub(super) ewt_error: Histogram,
+    /// `[class][met, missed]`.
+    pub(super) sla: Vec<[IntCounter; 2]>,
+    /// `[queue][class]`.
+    pub(super) wait: Vec<Vec<Histogram>>,
+    pub(super) abandoned: Vec<IntCounter>,
+    waiting: Vec<[IntGauge; 2]>,
+    oldest: Vec<[Gauge; 2]>,
+    /// `[status][role]`.
+    agents: Vec<[IntGauge; 2]>,
+    utilisation: Gauge,
+    /// Per queue: answers within / beyond target.
+    pub(super) answered: Vec<Rolling<2>>,
+    pub(super) handoffs_window: Rolling<6>,
+    pub(super) messages: Rolling<1>,
+    history: VecDeque<HistoryPoint>,
+}
+
+impl TenantObserver {
+    pub(super) fn new(metrics: &Metrics, tenant: &str, router: &Router) -> Self {
+        let policy = router.policy();
+        let queues: Vec<&str> = policy.queues.iter().map(|q| q.name.as_str()).collect();
+        let lanes = ["vip", "standard"];
+        for class in Class::ALL {
+            metrics
+                .sla_target
+                .with_label_values(&[tenant, class.as_str()])
+                .set(policy.sla_ms(class) as f64 / 1000.0);
+        }
+        TenantObserver {
+            handoffs: HandoffReason::ALL
+                .iter()
+                .map(|r| metrics.handoffs.with_label_values(&[tenant, r.as_str()]))
+                .collect(),
+            handoff_latency: metrics.handoff_latency.with_label_values(&[tenant]),
+            offers_accepted: metrics.offers.with_label_values(&[tenant, "accepted"]),
+            offers_rejected: metrics.offers.with_label_values(&[tenant, "rejected"]),
+            offers_timeout: metrics.offers.with_label_values(&[tenant, "timeout"]),
+            transfers: metrics.transfers.with_label_values(&[tenant]),
+            ewt_error: metrics.ewt_error.with_label_values(&[tenant]),
+            sla: Class::ALL
+                .iter()
+                .map(|c| {
+                    [
+                        metrics.sla.with_label_values(&[tenant, c.as_str(), "met"]),
+                        metrics
+                            .sla
+                            .with_label_values(&[tenant, c.as_str(), "missed"]),
+                    ]
+                })
+                .collect(),
+            wait: queues
+                .iter()
+                .map(|q| {
+                    Class::ALL
+                        .iter()
+                        .map(|c| metrics.wait.with_label_values(&[tenant, q, c.as_str()]))
+                        .collect()
+                })
+                .collect(),
+            abandoned: queues
+                .iter()
+                .map(|q| metrics.abandoned.with_label_values(&[tenant, q]))
+                .collect(),
+            waiting: queues
+                .iter()
+                .map(|q| lanes.map(|l| metrics.waiting.with_label_values(&[tenant, q, l])))
+                .collect(),
+            oldest: queues
+                .iter()
+                .map(|q| lanes.map(|l| metrics.oldest_wait.with_label_values(&[tenant, q, l])))
+                .collect(),
+            agents: ["available", "away", "disconnected"]
+                .iter()
+                .map(|s| {
+                    ["agent", "bot"].map(|r| metrics.agents.with_label_values(&[tenant, s, r]))
+                })
+                .collect(),
+            utilisation: metrics.utilisation.with_label_values(&[tenant]),
+            answered: queues.iter().map(|_| Rolling::default()).collect(),
+            handoffs_window: Rolling::default(),
+            messages: Rolling::default(),
+            history: VecDeque::new(),
+        }
+    }
+
+    /// Refreshes the gauges and builds the tenant's part of the snapshot.
+    pub(super) fn refresh(&mut self, id: &str, router: &Router, second: u64) -> TenantStats {
+        let now = router.now();
+        let policy = router.policy();
+        let stats = router.queue_stats();
+        let counts = router.agent_counts();
+        let secs = |ms: Millis| ms as f64 / 1000.0;
+        let mut total_waiting = 0u64;
+        let queues = stats
+            .iter()
+            .enumerate()
+            .map(|(q, s)| {
+                let oldest = s
+                    .oldest_since
+                    .map(|since| since.map_or(0.0, |t| secs(now.saturating_sub(t))));
+                for ((gauge, age), (count, seconds)) in self.waiting[q]
+                    .iter()
+                    .zip(&self.oldest[q])
+                    .zip(s.waiting.iter().zip(oldest))
+                {
+                    gauge.set(i64::from(*count));
+                    age.set(seconds);
+                }
+                total_waiting += u64::from(s.waiting[0] + s.waiting[1]);
+                let [met, missed] = self.answered[q].sum(second);
+                QueueView {
+                    name: policy.queues[q].name.clone(),
+                    waiting: Lanes {
+                        vip: f64::from(s.waiting[0]),
+                        standard: f64::from(s.waiting[1]),
+                    },
+                    oldest_wait_secs: Lanes {
+                        vip: oldest[0].round(),
+                        standard: oldest[1].round(),
+                    },
+                    sla_target_secs: Lanes {
+                        vip: secs(policy.sla_ms(Class::Vip)),
+                        standard: secs(policy.sla_ms(Class::Standard)),
+                    },
+                    ewt_secs: s.ewt_next_ms.map(|ms| ms / 1000),
+                    sla_attainment_5m: (met + missed > 0)
+                        .then(|| met as f64 / (met + missed) as f64),
+                    answered_per_min: (met + missed) as f64 / (WINDOW_SECS as f64 / 60.0),
+                }
+            })
+            .collect();
+        for (status, gauges) in counts.by_status.iter().zip(&self.agents) {
+            gauges[0].set(i64::from(status[0]));
+            gauges[1].set(i64::from(status[1]));
+        }
+        let utilisation = if counts.capacity > 0 {
+            counts.load as f64 / counts.capacity as f64
+        } else {
+            0.0
+        };
+        self.utilisation.set(utilisation);
+        let handoffs = self.handoffs_window.sum(second);
+        // Messages per second over the last five seconds: steady on a big screen, yet live.
+        let recent: u64 = self
+            .messages
+            .buckets
+            .iter()
+            .filter(|(s, _)| second.saturating_sub(*s) < 5)
+            .map(|(_, c)| u64::from(c[0]))
+            .sum();
+        let messages_per_sec = recent as f64 / 5.0;
+        if second % HISTORY_STEP_SECS == 0 && self.history.back().is_none_or(|p| p.second != second)
+        {
+            if self.history.len() == HISTORY_POINTS {
+                self.history.pop_front();
+            }
+            self.history.push_back(HistoryPoint {
+                second,
+                t: 0,
+                waiting: total_waiting,
+                messages_per_sec,
+            });
+        }
+        TenantStats {
+            id: id.to_string(),
+            queues,
+            agents: AgentsView {
+                available: counts.by_status[0][0],
+                away: counts.by_status[1][0],
+                offline: counts.by_status[2][0],
+                bots: counts.by_status[0][1] + counts.by_status[1][1] + counts.by_status[2][1],
+                utilisation,
+            },
+            handoffs_5m: HandoffReason::ALL
+                .iter()
+                .zip(handoffs)
+                .map(|(r, n)| (r.as_str(), n))
+                .collect(),
+            messages_per_sec,
+            history: self.history.iter().cloned().collect(),
+        }
+    }
+}
+
+/// Two figures, one per lane.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Lanes {
+    /// The VIP lane.
+    pub vip: f64,
+    /// The standard lane.
+    pub standard: f64,
+}
+
+/// One queue on the dashboard.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct QueueView {
+    /// Queue name.
+    pub name: String,
+    /// Conversations waiting, per lane.
+    pub waiting: Lanes,
+    /// Longest current wait, per lane, seconds.
+    pub oldest_wait_secs: Lanes,
+    /// SLA target per lane, seconds.
+    pub sla_target_secs: Lanes,
+    /// Estimated wait for the next customer, seconds.
+    pub ewt_secs: Option<u64>,
+    /// Share of answers within target over the last 5 minutes.
+    pub sla_attainment_5m: Option<f64>,
+    /// Answers per minute over the last 5 minutes.
+    pub answered_per_min: f64,
+}
+
+/// Agents on the dashboard (humans by status; bots counted apart).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AgentsView {
+    /// Available humans.
+    pub available: u32,
+    /// Away humans.
+    pub away: u32,
+    /// Humans disconnected within their grace period.
+    pub offline: u32,
+    /// Bots.
+    pub bots: u32,
+    /// Load ÷ capacity over available humans.
+    pub utilisation: f64,
+}
+
+/// One point of the 10-minute history.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HistoryPoint {
+    #[serde(skip)]
+    second: u64,
+    /// Unix milliseconds; filled in by the admin API, which knows the wall clock.
+    pub t: u64,
+    /// Conversations waiting for a human.
+    pub waiting: u64,
+    /// Client messages per second.
+    pub messages_per_sec: f64,
+}
+
+impl HistoryPoint {
+    /// Seconds since the shard started.
+    pub fn second(&self) -> u64 {
+        self.second
+    }
+}
+
+/// One tenant in `GET /api/v1/stats`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TenantStats {
+    /// Tenant id.
+    pub id: String,
+    /// Its queues in configuration order.
+    pub queues: Vec<QueueView>,
+    /// Its agents.
+    pub agents: AgentsView,
+    /// Handoffs in the last 5 minutes, by reason.
+    pub handoffs_5m: BTreeMap<&'static str, u64>,
+    /// Client messages per second (last 5 s).
+    pub messages_per_sec: f64,
+    /// The last 10 minutes, one point per 5 s, oldest first.
+    pub history: Vec<HistoryPoint>,
+}
+
+/// One agent in `GET /api/v1/agents`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AgentRow {
+    /// Tenant id.
+    pub tenant: String,
+    /// The agent's id (the token's `sub`).
+    pub id: String,
+    /// `agent` or `bot`.
+    pub role: &'static str,
+    /// `available`, `away`.
+    pub status: &'static str,
+    /// False while in its grace period.
+    pub connected: bool,
+    /// Conversations held.
+    pub load: u32,
+    /// Most conversations at once.
+    pub capacity: u32,
+}
+
+/// What one shard last published.
+#[derive(Debug, Default, Clone)]
+pub struct ShardSnapshot {
+    /// Its tenants.
+    pub tenants: Vec<TenantStats>,
+    /// Their agents.
+    pub agents: Vec<AgentRow>,
+    /// Milliseconds since the shard started, when published.
+    pub at_ms: Millis,
+}
+
+/// Every shard's latest snapshot. Each slot is written by its shard once a second and read by
+/// admin requests; the lock is held only to swap an `Arc`, never across an `.await`.
+#[derive(Debug, Default)]
+pub struct Snapshots {
+    slots: Vec<Mutex<Arc<ShardSnapshot>>>,
+}
+
+impl Snapshots {
+    pub(super) fn new(shards: usize) -> Self {
+        Snapshots {
+            slots: (0..shards).map(|_| Mutex::new(Arc::default())).collect(),
+        }
+    }
+
+    pub(super) fn publish(&self, shard: usize, snapshot: ShardSnapshot) {
+        if let Some(slot) = self.slots.get(shard) {
+            *slot.lock() = Arc::new(snapshot);
+        }
+    }
+
+    /// The latest snapshot of every shard.
+    pub fn all(&self) -> Vec<Arc<ShardSnapshot>> {
+        self.slots.iter().map(|s| Arc::clone(&s.lock())).collect()
+    }
+}
