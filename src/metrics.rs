@@ -138,7 +138,7 @@ impl Metrics {
         )
         .unwrap_or_else(|e| unreachable_metric("switchboard_uptime_seconds", &e));
         let _ = registry.register(Box::new(uptime.clone()));
-        Metrics {
+        let metrics = Metrics {
             connections: int_gauge("switchboard_connections", "Open WebSocket connections.", &["role"]),
             connections_opened: counter(
                 "switchboard_connections_opened_total",
@@ -263,6 +263,33 @@ impl Metrics {
             build_info,
             uptime,
             registry,
+        };
+        metrics.touch_known_labels();
+        metrics
+    }
+
+    /// Creates every label set of the connection-level families at zero, so dashboards and
+    /// `increase()` see a series from the first scrape, not from the first event.
+    fn touch_known_labels(&self) {
+        for role in ["connector", "agent", "bot"] {
+            self.connections.with_label_values(&[role]);
+            for counter in [
+                &self.connections_opened,
+                &self.messages_received,
+                &self.messages_sent,
+                &self.outbox_drops,
+                &self.slow_consumer_closes,
+            ] {
+                counter.with_label_values(&[role]);
+            }
+            for code in [
+                "1000", "1001", "1008", "1009", "1011", "1013", "other", "abnormal",
+            ] {
+                self.connections_closed.with_label_values(&[role, code]);
+            }
+        }
+        for code in crate::protocol::ErrorCode::ALL {
+            self.protocol_errors.with_label_values(&[code.as_str()]);
         }
     }
 
