@@ -178,9 +178,9 @@ impl TenantObserver {
                 let [met, missed] = self.answered[q].sum(second);
                 QueueView {
                     name: policy.queues[q].name.clone(),
-                    waiting: Lanes {
-                        vip: f64::from(s.waiting[0]),
-                        standard: f64::from(s.waiting[1]),
+                    waiting: LaneCounts {
+                        vip: s.waiting[0],
+                        standard: s.waiting[1],
                     },
                     oldest_wait_secs: Lanes {
                         vip: oldest[0].round(),
@@ -259,13 +259,22 @@ pub struct Lanes {
     pub standard: f64,
 }
 
+/// Two counts, one per lane.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct LaneCounts {
+    /// The VIP lane.
+    pub vip: u32,
+    /// The standard lane.
+    pub standard: u32,
+}
+
 /// One queue on the dashboard.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct QueueView {
     /// Queue name.
     pub name: String,
     /// Conversations waiting, per lane.
-    pub waiting: Lanes,
+    pub waiting: LaneCounts,
     /// Longest current wait, per lane, seconds.
     pub oldest_wait_secs: Lanes,
     /// SLA target per lane, seconds.

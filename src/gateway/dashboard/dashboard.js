@@ -191,7 +191,7 @@
     v.handoffTotal = el('b', { testid: 'handoffs-total' });
     v.sparkWaiting = buildSpark('spark-waiting', 'Waiting');
     v.sparkMsgs = buildSpark('spark-msgs', 'Messages / s');
-    v.waiting = el('b', { testid: 'tenant-waiting' });
+    v.waiting = el('b', { testid: 'total-waiting-tenant' });
     v.root = el('section', { class: 'tenant', testid: 'tenant-' + t.id },
       el('h2', {}, 'Tenant ', el('span', { class: 'tid' }, t.id), el('span', { class: 'tw' }, v.waiting, ' waiting')),
       queues,
@@ -231,9 +231,11 @@
     return worst;
   }
 
-  function updateSpark(s, points, key, endMs, fmt) {
+  // `now`: the live value for the headline when there is one; history is only every 5 s and
+  // the headline must agree with the big numbers above it.
+  function updateSpark(s, points, key, endMs, fmt, now) {
     const pts = points.filter((p) => isNum(p[key]) && isNum(p.t) && p.t >= endMs - WINDOW_MS);
-    const peak = pts.reduce((m, p) => Math.max(m, p[key]), 0);
+    const peak = pts.reduce((m, p) => Math.max(m, p[key]), isNum(now) ? now : 0);
     // The y axis always starts at zero: a flat line near the top must mean "high", not "noise".
     const top = peak > 0 ? peak * 1.1 : 1;
     const xy = pts.map((p) => [((p.t - (endMs - WINDOW_MS)) / WINDOW_MS) * 300, 60 - (p[key] / top) * 58]);
@@ -243,7 +245,7 @@
     s.area.setAttribute('d', xy.length ? 'M' + xy[0][0].toFixed(1) + ',60 L' + str.replace(/ /g, ' L') +
       ' L' + xy[xy.length - 1][0].toFixed(1) + ',60 Z' : '');
     setNum(s.peak, pts.length ? peak : null, fmt);
-    setNum(s.value, pts.length ? pts[pts.length - 1][key] : null, fmt);
+    setNum(s.value, isNum(now) ? now : pts.length ? pts[pts.length - 1][key] : null, fmt);
   }
 
   function updateTenant(v, t, endMs) {
@@ -269,7 +271,7 @@
     }
     setNum(v.handoffTotal, total, fmtInt);
     const hist = t.history || [];
-    updateSpark(v.sparkWaiting, hist, 'waiting', endMs, fmtInt);
+    updateSpark(v.sparkWaiting, hist, 'waiting', endMs, fmtInt, waiting);
     updateSpark(v.sparkMsgs, hist, 'messages_per_sec', endMs, fmtRate);
     return { waiting, breached };
   }
@@ -315,12 +317,14 @@
   let es = null;
   let retryTimer = 0;
   let backoff = 1000;
+  let noAdminToken = false;
 
   function connect() {
     clearTimeout(retryTimer);
     if (es) es.close();
-    es = new EventSource(api('api/v1/events'));
-    es.addEventListener('stats', (e) => {
+    const src = new EventSource(api('api/v1/events'));
+    es = src;
+    src.addEventListener('stats', (e) => {
       let d;
       try { d = JSON.parse(e.data); } catch (err) { console.warn('bad stats event', err); return; }
       lastDataAt = performance.now();
@@ -329,10 +333,11 @@
       render(d);
       paintConn();
     });
-    es.onerror = () => {
+    src.onerror = () => {
+      if (src !== es) return; // an old stream we already replaced
       // CONNECTING: the browser retries by itself (network error, server restart).
       // CLOSED: it gave up (HTTP error such as 401 or a proxy's 502); we retry ourselves.
-      if (es.readyState === EventSource.CLOSED) retry();
+      if (src.readyState === EventSource.CLOSED) retry();
       else conn = 'reconnecting';
       paintConn();
     };
@@ -343,13 +348,17 @@
     clearTimeout(retryTimer);
     let wait = backoff;
     backoff = Math.min(backoff * 2, 15000);
-    conn = 'reconnecting';
+    if (conn !== 'denied') conn = 'reconnecting'; // no flicker while a bad token is retried
     // EventSource hides the HTTP status; ask the plain endpoint so a bad token is told apart
     // from an outage instead of spinning on "reconnecting" forever.
+    let denied = false;
     try {
       const r = await fetch(api('api/v1/stats'), { cache: 'no-store', signal: AbortSignal.timeout(5000) });
-      if (r.status === 401 || r.status === 403) { conn = 'denied'; wait = 30000; }
+      denied = r.status === 401 || r.status === 403;
+      noAdminToken = r.status === 403; // the gateway answers 403 when it has no admin token set
     } catch (_) { /* down: keep reconnecting */ }
+    conn = denied ? 'denied' : 'reconnecting';
+    if (denied) wait = 30000;
     paintConn();
     retryTimer = setTimeout(connect, wait);
   }
@@ -373,7 +382,8 @@
     document.body.dataset.state = state;
 
     const secs = Math.floor(age / 1000);
-    const ageText = lastDataAt ? (secs < 2 ? 'updated just now' : 'last update ' + fmtDur(secs) + ' ago') : 'no data yet';
+    const ageText = !lastDataAt ? 'no data yet'
+      : state === 'live' && secs < 2 ? 'updated just now' : 'last update ' + fmtDur(secs) + ' ago';
     const ageEl = byTestId('staleness');
     ageEl.textContent = ageText;
     ageEl.dataset.value = lastDataAt ? String(Math.round(age)) : '';
@@ -383,7 +393,8 @@
       stale: 'No update for ' + fmtDur(secs) + '. The figures below are frozen.',
       reconnecting: 'Connection to the gateway lost — reconnecting. ' +
         (lastDataAt ? 'The figures below are ' + fmtDur(secs) + ' old.' : 'No data received yet.'),
-      denied: 'The gateway refused the admin token. Open this page as /?token=YOUR_ADMIN_TOKEN.',
+      denied: noAdminToken ? 'The gateway has no admin token configured (gateway.admin_token): the API is off.'
+        : 'The gateway refused the admin token. Open this page as /?token=YOUR_ADMIN_TOKEN.',
       notoken: 'No admin token. Open this page as /?token=YOUR_ADMIN_TOKEN.',
     }[state];
     banner.hidden = !msg;
