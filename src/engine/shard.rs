@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
-use rustc_hash::FxHashMap;
+use std::hash::Hasher;
+
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -48,7 +50,10 @@ pub(super) struct Session {
     sent_through: u64,
     conn: Option<(u64, Outbox)>,
     lagging_since: Option<Instant>,
-    recent_ids: VecDeque<Arc<str>>,
+    /// Hashes of recent (conversation, message id) pairs: the order to forget them in, and a
+    /// set to look them up in O(1).
+    recent_order: VecDeque<u64>,
+    recent_set: FxHashSet<u64>,
 }
 
 impl Session {
@@ -61,19 +66,29 @@ impl Session {
             sent_through: 0,
             conn: None,
             lagging_since: None,
-            recent_ids: VecDeque::new(),
+            recent_order: VecDeque::new(),
+            recent_set: FxHashSet::default(),
         }
     }
 
-    /// Remembers a message id; false if it was seen recently (a duplicate).
-    fn first_sight(&mut self, id: &str) -> bool {
-        if self.recent_ids.iter().any(|x| &**x == id) {
+    /// Remembers a message of a conversation; false if it was seen recently (a duplicate).
+    /// Kept as 64-bit hashes: a false "duplicate" needs a collision among a session's last
+    /// 1024 ids (odds about 1 in 10^13), and could only drop that connector's own message.
+    fn first_sight(&mut self, conversation: &str, message_id: &str) -> bool {
+        let mut hasher = FxHasher::default();
+        hasher.write(conversation.as_bytes());
+        hasher.write_u8(0);
+        hasher.write(message_id.as_bytes());
+        let key = hasher.finish();
+        if !self.recent_set.insert(key) {
             return false;
         }
-        if self.recent_ids.len() == RECENT_IDS {
-            self.recent_ids.pop_front();
+        self.recent_order.push_back(key);
+        if self.recent_order.len() > RECENT_IDS {
+            if let Some(old) = self.recent_order.pop_front() {
+                self.recent_set.remove(&old);
+            }
         }
-        self.recent_ids.push_back(Arc::from(id));
         true
     }
 }
@@ -153,6 +168,8 @@ pub(super) struct Shard {
     last_refresh: u64,
     /// When the input being handled was read from its socket.
     pub(super) received: Option<Instant>,
+    /// Acks owed at the end of the current batch: (tenant, peer, highest seq).
+    acks: Vec<(usize, Peer, u64)>,
 }
 
 impl Shard {
@@ -205,6 +222,7 @@ impl Shard {
             snapshots,
             last_refresh: u64::MAX,
             received: None,
+            acks: Vec::new(),
         }
     }
 
@@ -224,6 +242,7 @@ impl Shard {
                             Err(_) => break,
                         }
                     }
+                    self.flush_acks();
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
@@ -541,7 +560,24 @@ impl Shard {
         }
         if let Some(tenant) = self.tenants.get_mut(t) {
             tenant.current = None;
-            if let Some(seq) = last_seq {
+        }
+        if let Some(seq) = last_seq {
+            match self
+                .acks
+                .iter_mut()
+                .find(|(at, p, _)| *at == t && *p == peer)
+            {
+                Some(pending) => pending.2 = pending.2.max(seq),
+                None => self.acks.push((t, peer, seq)),
+            }
+        }
+    }
+
+    /// Acks are cumulative: one per connection per batch of inputs says "everything up to here",
+    /// after every error about those messages has been sent.
+    fn flush_acks(&mut self) {
+        for (t, peer, seq) in std::mem::take(&mut self.acks) {
+            if let Some(tenant) = self.tenants.get_mut(t) {
                 tenant.send_direct(peer, &ServerMessage::Ack(crate::protocol::Ack { seq }));
             }
         }
@@ -556,9 +592,7 @@ impl Shard {
                 let duplicate = tenant
                     .sessions
                     .get_mut(&Peer::Connector(connector))
-                    .is_some_and(|s| {
-                        !s.first_sight(&format!("{}\u{0}{}", m.conversation, m.message_id))
-                    });
+                    .is_some_and(|s| !s.first_sight(&m.conversation, &m.message_id));
                 if duplicate {
                     tenant.refuse(ErrorCode::Duplicate, Some(m.conversation.clone()));
                     return;
