@@ -32,7 +32,9 @@ fn per_message(c: &mut Criterion) {
             sent.inc();
         })
     });
-    c.bench_function("render_metrics_page", |b| b.iter(|| black_box(metrics.render())));
+    c.bench_function("render_metrics_page", |b| {
+        b.iter(|| black_box(metrics.render()))
+    });
 }
 
 criterion_group!(benches, per_message);
