@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`router`]: the pure routing core — a deterministic state machine per tenant, commands in,
 //!   effects out, time passed in. No I/O, no clocks, no locks.
+//! - [`capacity`]: staffing with Erlang C and Erlang A (`switchboard capacity`).
 //! - [`config`]: the one validated configuration struct, loaded from TOML.
 //! - [`protocol`]: the versioned wire protocol — message types, decoding, encoding, error codes.
 //! - [`engine`]: router shards on their own threads, sessions, replay buffers, effect delivery.
@@ -14,6 +15,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod capacity;
 pub mod config;
 pub mod engine;
 pub mod gateway;

@@ -25,6 +25,10 @@ commands:
   token --sub ID [--tenant ID] [--role agent|bot] [--skills a=5,b=7] [--capacity N]
         [--name NAME] [--hours N] [--config FILE]
         print an HS256 token for an agent or bot, signed with the tenant's jwt_secret
+  capacity --per-hour N | --per-sec N  --handle-secs S  [--concurrency K] [--target-secs T]
+           [--service-level P] [--patience-secs S]
+        agents needed for an arrival rate: Erlang C, or Erlang A when --patience-secs is given
+        (customers who give up). Defaults: concurrency 1, target 180 s, service level 0.8
   check-config [FILE]
         validate a configuration file (default: the embedded one) and print what it defines
   help  print this text
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("serve") => serve(rest),
         Some("token") => token(rest),
+        Some("capacity") => capacity(rest),
         Some("check-config") => check_config(rest.first().map(PathBuf::from)),
         Some("help") | Some("--help") | Some("-h") => {
             print!("{USAGE}");
@@ -225,6 +230,82 @@ fn token(args: &[String]) -> ExitCode {
         }
         Err(message) => {
             eprintln!("switchboard token: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn capacity(args: &[String]) -> ExitCode {
+    use switchboard::capacity::{recommend, Model, StaffingInput};
+    let run = || -> Result<String, String> {
+        let flags = flags(
+            args,
+            &[
+                "per-hour",
+                "per-sec",
+                "handle-secs",
+                "concurrency",
+                "target-secs",
+                "service-level",
+                "patience-secs",
+            ],
+        )?;
+        let number = |name: &str| -> Result<Option<f64>, String> {
+            flags
+                .get(name)
+                .map(|v| {
+                    v.parse::<f64>()
+                        .map_err(|_| format!("--{name} must be a number"))
+                })
+                .transpose()
+        };
+        let arrival_per_sec = match (number("per-sec")?, number("per-hour")?) {
+            (Some(per_sec), None) => per_sec,
+            (None, Some(per_hour)) => per_hour / 3600.0,
+            _ => return Err("give exactly one of --per-sec and --per-hour".into()),
+        };
+        let input = StaffingInput {
+            arrival_per_sec,
+            mean_handle_secs: number("handle-secs")?.ok_or("--handle-secs is required")?,
+            concurrency: number("concurrency")?.unwrap_or(1.0) as u32,
+            target_secs: number("target-secs")?.unwrap_or(180.0),
+            target_service_level: number("service-level")?.unwrap_or(0.8),
+            mean_patience_secs: number("patience-secs")?,
+        };
+        let r = recommend(&input).map_err(|e| e.to_string())?;
+        let model = match r.model {
+            Model::ErlangC => "Erlang C",
+            Model::ErlangA => "Erlang A",
+        };
+        let mut report = format!(
+            "{model}: {} agents ({} chat slots) for {:.1} Erlangs\n\
+             answered within {} s: {:.1}% (target {:.1}%)\n\
+             waiting at all: {:.1}%   average speed of answer: {:.1} s   occupancy: {:.1}%",
+            r.agents,
+            r.servers,
+            r.traffic_erlangs,
+            input.target_secs,
+            r.service_level * 100.0,
+            input.target_service_level * 100.0,
+            r.prob_wait * 100.0,
+            r.asa_secs,
+            r.occupancy * 100.0,
+        );
+        if let Some(abandon) = r.prob_abandon {
+            report.push_str(&format!(
+                "\ngiving up while waiting: {:.1}%",
+                abandon * 100.0
+            ));
+        }
+        Ok(report)
+    };
+    match run() {
+        Ok(report) => {
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("switchboard capacity: {message}");
             ExitCode::from(2)
         }
     }
