@@ -546,7 +546,13 @@ impl Rig {
             limit,
         );
         let (done, cpu) = tokio::join!(jobs, meter);
-        done?;
+        if let Err(e) = done {
+            // Say why deliveries stopped when the target closed someone (e.g. a slow consumer).
+            return Err(match self.health(target) {
+                Ok(()) => e,
+                Err(why) => format!("{e}; {why}"),
+            });
+        }
         let lost = self.drain().await;
         self.health(target)?;
         let (hist, _, rx) = self.collect();

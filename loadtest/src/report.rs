@@ -161,12 +161,21 @@ fn cores(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_string(), |c| format!("{c:.2}"))
 }
 
-/// The target, with the idle connections held meanwhile if any: `switchboard+10000`.
-fn who(target: &str, background: usize) -> String {
-    if background == 0 {
-        target.to_string()
+/// CPU used by neither the target nor the generator above which a row is marked disturbed.
+pub const DISTURBED_CORES: f64 = 0.10;
+
+/// The target, with the idle connections held meanwhile if any (`switchboard+10000`), and a `!`
+/// when something else used the CPU during the row.
+fn who(target: &str, background: usize, other: Option<f64>) -> String {
+    let mark = if other.is_some_and(|o| o > DISTURBED_CORES) {
+        "!"
     } else {
-        format!("{target}+{background}")
+        ""
+    };
+    if background == 0 {
+        format!("{target}{mark}")
+    } else {
+        format!("{target}+{background}{mark}")
     }
 }
 
@@ -211,7 +220,7 @@ impl Report {
             for t in &self.throughput {
                 out.push_str(&format!(
                     "{:<17} {:>5} {:>12.0} {:>9} {:>9} {:>9} {:>7} {:>14} {:>7} {:>5} {:>8.3} {:>6} {:>6}\n",
-                    who(&t.target, t.background_idle),
+                    who(&t.target, t.background_idle, t.other_cpu_cores),
                     t.batch,
                     t.delivered_per_sec,
                     ms(t.latency.p50_us),
@@ -269,7 +278,7 @@ impl Report {
             for r in &self.latency {
                 out.push_str(&format!(
                     "{:<17} {:>8} {:>9.1}% {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>14} {:>7} {:>5} {:>9}\n",
-                    who(&r.target, r.background_idle),
+                    who(&r.target, r.background_idle, r.other_cpu_cores),
                     r.offered_per_sec,
                     if r.scheduled > 0 {
                         100.0 * r.delivered as f64 / r.scheduled as f64
@@ -321,6 +330,18 @@ impl Report {
                         .map_or_else(|| "-".to_string(), |t| t.to_string())
                 ));
             }
+        }
+        let disturbed = self
+            .throughput
+            .iter()
+            .map(|t| t.other_cpu_cores)
+            .chain(self.latency.iter().map(|r| r.other_cpu_cores))
+            .any(|o| o.is_some_and(|o| o > DISTURBED_CORES));
+        if disturbed {
+            out.push_str(&format!(
+                "\n! = other processes used more than {DISTURBED_CORES} cores during that row \
+                 (column `other`): its figures are disturbed; rerun on a quiet machine\n"
+            ));
         }
         if !self.failures.is_empty() {
             out.push_str("\nFAILED:\n");
