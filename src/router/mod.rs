@@ -562,17 +562,29 @@ impl Router {
 
     /// Records a customer message in the transcript and the sentiment, and says whether it
     /// triggers a handoff (only checked while the conversation is with a bot).
+    ///
+    /// Sentiment drives handoff (with a bot) and priority (waiting); once a human holds the
+    /// conversation nothing reads it until a hand-back, so the built-in scorer is not run then —
+    /// it is the costliest step per message. A connector's own score is still recorded.
     fn take_customer_message(
         &mut self,
         id: ConversationId,
         message: Message,
         with_bot: bool,
     ) -> Option<HandoffReason> {
-        let score = message
+        let with_human = self
+            .conversations
+            .get(&id)
+            .is_some_and(|c| matches!(c.state, State::Offered | State::Assigned));
+        let connector_score = message
             .sentiment
             .filter(|s| s.is_finite())
-            .map(|s| s.clamp(-1.0, 1.0))
-            .unwrap_or_else(|| self.scorer.0.score(&message.text));
+            .map(|s| s.clamp(-1.0, 1.0));
+        let score = match connector_score {
+            Some(score) => Some(score),
+            None if with_human => None,
+            None => Some(self.scorer.0.score(&message.text)),
+        };
         let asks_for_human = with_bot && self.human_request.matches(&message.text);
         let now = self.now;
         let h = &self.policy.handoff;
@@ -588,6 +600,9 @@ impl Router {
                 message,
             },
         );
+        let Some(score) = score else {
+            return None;
+        };
         let smoothed = match c.sentiment {
             None => score,
             Some(previous) => previous + h.sentiment_smoothing * (score - previous),
