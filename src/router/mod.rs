@@ -600,9 +600,8 @@ impl Router {
                 message,
             },
         );
-        let Some(score) = score else {
-            return None;
-        };
+        // With a human and no connector score there is nothing to smooth.
+        let score = score?;
         let smoothed = match c.sentiment {
             None => score,
             Some(previous) => previous + h.sentiment_smoothing * (score - previous),
