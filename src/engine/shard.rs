@@ -376,6 +376,20 @@ impl Shard {
         !tenant.refused
     }
 
+    /// Applies a command and, unless it was refused, counts it on one of the tenant's counters.
+    fn apply_counted(
+        &mut self,
+        t: usize,
+        command: Command,
+        counter: impl Fn(&TenantObserver) -> &IntCounter,
+    ) {
+        if self.apply(t, command) {
+            if let Some(tenant) = self.tenants.get(t) {
+                counter(&tenant.observer).inc();
+            }
+        }
+    }
+
     fn admin(&mut self, query: AdminQuery) {
         match query {
             AdminQuery::Conversation { tenant, id, reply } => {
@@ -726,11 +740,7 @@ impl Shard {
                     agent,
                     conversation,
                 };
-                if self.apply(t, command) {
-                    if let Some(tenant) = self.tenants.get(t) {
-                        tenant.observer.offers_rejected.inc();
-                    }
-                }
+                self.apply_counted(t, command, |o| &o.offers_rejected);
                 return;
             }
             ClientMessage::Close(r) => {
@@ -784,11 +794,7 @@ impl Shard {
                     conversation,
                     target,
                 };
-                if self.apply(t, command) {
-                    if let Some(tenant) = self.tenants.get(t) {
-                        tenant.observer.transfers.inc();
-                    }
-                }
+                self.apply_counted(t, command, |o| &o.transfers);
                 return;
             }
             ClientMessage::BotResult(r) => {

@@ -1090,17 +1090,7 @@ impl Router {
         target: TransferTarget,
         out: &mut Vec<Effect>,
     ) {
-        let held = self
-            .conversations
-            .get(&id)
-            .is_some_and(|c| c.agent == Some(agent) && c.state == State::Assigned);
-        if !held {
-            refuse(
-                out,
-                Requester::Agent(agent),
-                Some(id),
-                RefusalCode::NotAssigned,
-            );
+        if !self.holds(agent, id, State::Assigned, out) {
             return;
         }
         match target {
@@ -1155,11 +1145,27 @@ impl Router {
         }
     }
 
-    /// Whether `agent` is the bot serving conversation `id`.
-    fn bot_holds(&self, agent: AgentId, id: ConversationId) -> bool {
-        self.conversations
+    /// Whether `agent` holds conversation `id` in `state`; refuses with `NotAssigned` if not.
+    fn holds(
+        &self,
+        agent: AgentId,
+        id: ConversationId,
+        state: State,
+        out: &mut Vec<Effect>,
+    ) -> bool {
+        let held = self
+            .conversations
             .get(&id)
-            .is_some_and(|c| c.agent == Some(agent) && c.state == State::WithBot)
+            .is_some_and(|c| c.agent == Some(agent) && c.state == state);
+        if !held {
+            refuse(
+                out,
+                Requester::Agent(agent),
+                Some(id),
+                RefusalCode::NotAssigned,
+            );
+        }
+        held
     }
 
     fn bot_result(
@@ -1169,13 +1175,7 @@ impl Router {
         resolved: bool,
         out: &mut Vec<Effect>,
     ) {
-        if !self.bot_holds(agent, id) {
-            refuse(
-                out,
-                Requester::Agent(agent),
-                Some(id),
-                RefusalCode::NotAssigned,
-            );
+        if !self.holds(agent, id, State::WithBot, out) {
             return;
         }
         if resolved {
@@ -1199,13 +1199,7 @@ impl Router {
         summary: Option<String>,
         out: &mut Vec<Effect>,
     ) {
-        if !self.bot_holds(agent, id) {
-            refuse(
-                out,
-                Requester::Agent(agent),
-                Some(id),
-                RefusalCode::NotAssigned,
-            );
+        if !self.holds(agent, id, State::WithBot, out) {
             return;
         }
         if let Some(c) = self.conversations.get_mut(&id) {
@@ -1221,17 +1215,7 @@ impl Router {
 
     /// The only way back to a bot once a human has had the conversation.
     fn hand_back(&mut self, agent: AgentId, id: ConversationId, out: &mut Vec<Effect>) {
-        let held = self
-            .conversations
-            .get(&id)
-            .is_some_and(|c| c.agent == Some(agent) && c.state == State::Assigned);
-        if !held {
-            refuse(
-                out,
-                Requester::Agent(agent),
-                Some(id),
-                RefusalCode::NotAssigned,
-            );
+        if !self.holds(agent, id, State::Assigned, out) {
             return;
         }
         let Some(bot) = self.bots.best(&[]) else {
