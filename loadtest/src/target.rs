@@ -55,6 +55,8 @@ pub struct Target {
     /// Its process id when known (spawned, or `--target-pid`), for RSS and CPU.
     pub pid: Option<u32>,
     child: Option<Child>,
+    /// A temporary file the child reads (its configuration), removed with the target.
+    scratch: Option<PathBuf>,
 }
 
 impl Drop for Target {
@@ -64,6 +66,9 @@ impl Drop for Target {
             // add the gateway's drain period to every run.
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if let Some(path) = self.scratch.take() {
+            let _ = std::fs::remove_file(path);
         }
     }
 }
@@ -76,6 +81,7 @@ impl Target {
             base: base.trim_end_matches('/').to_string(),
             pid,
             child: None,
+            scratch: None,
         }
     }
 
@@ -88,11 +94,9 @@ impl Target {
     }
 
     /// Stops a spawned child now.
-    pub fn stop(mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+    pub fn stop(self) {
+        // Drop kills the child and removes its scratch file.
+        drop(self);
     }
 }
 
@@ -185,6 +189,7 @@ fn spawn_and_find(
         base: String::new(),
         pid: Some(pid),
         child: Some(child),
+        scratch: None,
     };
     // A thread reads stdout for the whole life of the child: the address now, and afterwards
     // whatever else it prints, so a full pipe can never block it.
@@ -232,7 +237,7 @@ pub fn spawn_switchboard(bin: &Path, config_text: &str) -> Result<Target, String
         .map_err(|e| format!("cannot write {}: {e}", config_path.display()))?;
     let config_arg = config_path.display().to_string();
     let log = dir.join(format!("gateway-bench-{pid}-switchboard.log"));
-    spawn_and_find(
+    let spawned = spawn_and_find(
         Kind::Switchboard,
         bin,
         &[
@@ -252,7 +257,18 @@ pub fn spawn_switchboard(bin: &Path, config_text: &str) -> Result<Target, String
                 .and_then(|rest| rest.strip_suffix("/v1/connector"))
                 .map(str::to_string)
         },
-    )
+    );
+    match spawned {
+        Ok(mut target) => {
+            target.scratch = Some(config_path);
+            Ok(target)
+        }
+        // The log stays for the post-mortem; the configuration is ours to regenerate.
+        Err(e) => {
+            let _ = std::fs::remove_file(&config_path);
+            Err(e)
+        }
+    }
 }
 
 /// Starts `relay-baseline` on 127.0.0.1:0.
