@@ -95,7 +95,7 @@ async fn a_vip_overtakes_a_queue_of_standard_customers() {
 async fn an_agent_who_reconnects_within_grace_resumes_and_gets_what_it_missed() {
     let server = Server::start(test_config()).await;
     let (mut connector, _) = Client::connector(&server.addr).await;
-    let token = server.token("default", "alice", "agent", &[("general", 5)], 2);
+    let token = server.token("default", "alice", "agent", &[("general", 5)], 1);
     let (mut agent, welcome) = Client::agent(&server.addr, &token).await;
     let session = welcome["session"].as_str().expect("session").to_string();
     say(
@@ -204,7 +204,7 @@ async fn a_connector_that_reconnects_gets_what_it_missed_exactly_once() {
     let server = Server::start(test_config()).await;
     let (mut connector, welcome) = Client::connector(&server.addr).await;
     let session = welcome["session"].as_str().expect("session").to_string();
-    let token = server.token("default", "alice", "agent", &[("general", 5)], 2);
+    let token = server.token("default", "alice", "agent", &[("general", 5)], 1);
     let (mut agent, _) = Client::agent(&server.addr, &token).await;
     say(
         &mut connector,
@@ -285,7 +285,7 @@ async fn bad_credentials_are_refused_before_the_upgrade() {
         connect(&server.addr, "/v1/agent", &forged).await.err(),
         Some(401)
     );
-    let token = server.token("default", "alice", "agent", &[("general", 5)], 2);
+    let token = server.token("default", "alice", "agent", &[("general", 5)], 1);
     let as_connector = connect(&server.addr, "/v1/connector", &token).await.err();
     assert_eq!(
         as_connector,
@@ -499,7 +499,7 @@ async fn graceful_shutdown_turns_readiness_off_and_closes_every_socket_with_1001
     assert_eq!(server.admin_get("/readyz").await.0, 200);
     assert_eq!(server.admin_get("/healthz").await.0, 200);
     let (mut connector, _) = Client::connector(&server.addr).await;
-    let token = server.token("default", "alice", "agent", &[("general", 5)], 2);
+    let token = server.token("default", "alice", "agent", &[("general", 5)], 1);
     let (mut agent, _) = Client::agent(&server.addr, &token).await;
     say(
         &mut connector,
@@ -533,4 +533,86 @@ async fn graceful_shutdown_turns_readiness_off_and_closes_every_socket_with_1001
     assert_eq!(connector.closed().await, Some(CloseCode::Away));
     assert_eq!(agent.closed().await, Some(CloseCode::Away));
     server.stopped().await;
+}
+
+/// The duplicate window belongs to each conversation and sender side: a busy connector's other
+/// conversations, or the agent's own replies, never push a customer's message id out of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resent_message_is_recognised_however_busy_the_connector_is() {
+    let server = Server::start(test_config()).await;
+    let (mut connector, _) = Client::connector(&server.addr).await;
+    let token = server.token("default", "alice", "agent", &[("general", 5)], 1);
+    let (mut agent, _) = Client::agent(&server.addr, &token).await;
+    say(
+        &mut connector,
+        "a",
+        "a-1",
+        "在吗",
+        customer("c1", "standard"),
+    )
+    .await;
+    let offer = agent.expect("offer").await;
+    let a = id_of(&offer);
+    agent
+        .send(json!({"type": "accept", "conversation": a}))
+        .await;
+    // More messages in another conversation than any per-connector window would hold.
+    for n in 0..1100 {
+        say(
+            &mut connector,
+            "b",
+            &format!("b-{n}"),
+            "还在吗",
+            customer("c2", "standard"),
+        )
+        .await;
+    }
+    let resent = connector
+        .send(json!({
+            "type": "customer_message", "conversation": "a", "message_id": "a-1",
+            "text": "在吗", "customer": customer("c1", "standard"), "channel": "app"
+        }))
+        .await;
+    let error = connector.expect("error").await;
+    assert_eq!(error["code"], "duplicate");
+    assert_eq!(error["seq"], resent);
+    assert_eq!(error["conversation"], "a");
+
+    // The agent's side: a resent reply is refused too, and the customer sees each reply once.
+    for message_id in ["r-1", "r-1", "r-2"] {
+        agent
+            .send(json!({"type": "message", "conversation": a, "message_id": message_id, "text": "您好"}))
+            .await;
+    }
+    assert_eq!(agent.expect("error").await["code"], "duplicate");
+    let replies: Vec<Value> = {
+        let mut replies = Vec::new();
+        while replies.len() < 2 {
+            let reply = connector.expect("reply").await;
+            if reply["conversation"] == "a" {
+                replies.push(reply);
+            }
+        }
+        replies
+    };
+    assert_eq!(replies[0]["message_id"], "r-1");
+    assert_eq!(replies[1]["message_id"], "r-2");
+
+    // A new message after the window moved on is still delivered, not mistaken for a resend.
+    say(
+        &mut connector,
+        "a",
+        "a-2",
+        "谢谢",
+        customer("c1", "standard"),
+    )
+    .await;
+    let delivered = loop {
+        let frame = agent.expect("customer_message").await;
+        if frame["message_id"] == "a-2" {
+            break frame;
+        }
+    };
+    assert_eq!(delivered["conversation"], a);
+    server.stop(Stop::Fast).await;
 }

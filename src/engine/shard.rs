@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use std::hash::Hasher;
 
-use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
+use rustc_hash::{FxHashMap, FxHasher};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -28,8 +28,9 @@ use crate::router::{
 
 /// Inputs handled per wake-up before timers and slow consumers get a look.
 const BATCH: usize = 1024;
-/// Message ids remembered per session to recognise duplicates.
-const RECENT_IDS: usize = 1024;
+/// Message ids remembered per conversation and sender side to recognise duplicates; the
+/// protocol promises at least this many.
+const RECENT_IDS: usize = 16;
 
 /// A client of a tenant: who a session belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,7 +39,7 @@ pub(super) enum Peer {
     Agent(AgentId),
 }
 
-/// What outlives a connection: its sequence, its replay buffer, its duplicate filter.
+/// What outlives a connection: its sequence and its replay buffer.
 #[derive(Debug)]
 pub(super) struct Session {
     token: String,
@@ -50,10 +51,6 @@ pub(super) struct Session {
     sent_through: u64,
     conn: Option<(u64, Outbox)>,
     lagging_since: Option<Instant>,
-    /// Hashes of recent (conversation, message id) pairs: the order to forget them in, and a
-    /// set to look them up in O(1).
-    recent_order: VecDeque<u64>,
-    recent_set: FxHashSet<u64>,
 }
 
 impl Session {
@@ -66,30 +63,44 @@ impl Session {
             sent_through: 0,
             conn: None,
             lagging_since: None,
-            recent_order: VecDeque::new(),
-            recent_set: FxHashSet::default(),
         }
     }
+}
 
-    /// Remembers a message of a conversation; false if it was seen recently (a duplicate).
-    /// Kept as 64-bit hashes: a false "duplicate" needs a collision among a session's last
-    /// 1024 ids (odds about 1 in 10^13), and could only drop that connector's own message.
-    fn first_sight(&mut self, conversation: &str, message_id: &str) -> bool {
+/// Which side of a conversation sent a message: each side has its own duplicate window, so a
+/// chatty agent cannot push the customer's ids out.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Customer = 0,
+    Agent = 1,
+}
+
+/// The last [`RECENT_IDS`] message ids of each side of one open conversation, as 64-bit hashes:
+/// a false "duplicate" needs a collision among 16 ids (odds about 1 in 10^18).
+#[derive(Debug, Default)]
+struct RecentIds {
+    ids: [[u64; RECENT_IDS]; 2],
+    /// How many ids each side has sent; the next one overwrites slot `count % RECENT_IDS`.
+    counts: [usize; 2],
+}
+
+impl RecentIds {
+    fn key(message_id: &str) -> u64 {
         let mut hasher = FxHasher::default();
-        hasher.write(conversation.as_bytes());
-        hasher.write_u8(0);
         hasher.write(message_id.as_bytes());
-        let key = hasher.finish();
-        if !self.recent_set.insert(key) {
-            return false;
-        }
-        self.recent_order.push_back(key);
-        if self.recent_order.len() > RECENT_IDS {
-            if let Some(old) = self.recent_order.pop_front() {
-                self.recent_set.remove(&old);
-            }
-        }
-        true
+        hasher.finish()
+    }
+
+    fn contains(&self, side: Side, key: u64) -> bool {
+        let side = side as usize;
+        let remembered = self.counts[side].min(RECENT_IDS);
+        self.ids[side][..remembered].contains(&key)
+    }
+
+    fn remember(&mut self, side: Side, key: u64) {
+        let side = side as usize;
+        self.ids[side][self.counts[side] % RECENT_IDS] = key;
+        self.counts[side] += 1;
     }
 }
 
@@ -138,6 +149,8 @@ pub(super) struct Tenant {
     open: FxHashMap<(ConnectorId, Arc<str>), ConversationId>,
     /// Ours → (connector, its id), until the router forgets the conversation.
     pub(super) external: FxHashMap<ConversationId, (ConnectorId, Arc<str>)>,
+    /// Duplicate windows of the conversations in `external`, dropped with them.
+    recent: FxHashMap<ConversationId, RecentIds>,
     next_conversation: u64,
     pub(super) sessions: FxHashMap<Peer, Session>,
     conns: FxHashMap<u64, Peer>,
@@ -201,6 +214,7 @@ impl Shard {
                 agent_info: FxHashMap::default(),
                 open: FxHashMap::default(),
                 external: FxHashMap::default(),
+                recent: FxHashMap::default(),
                 next_conversation: 1,
                 sessions: FxHashMap::default(),
                 conns: FxHashMap::default(),
@@ -386,6 +400,23 @@ impl Shard {
         if self.apply(t, command) {
             if let Some(tenant) = self.tenants.get(t) {
                 counter(&tenant.observer).inc();
+            }
+        }
+    }
+
+    /// Applies a chat message and, unless it was refused, remembers its id so a resend is
+    /// recognised as a duplicate.
+    fn apply_remembered(
+        &mut self,
+        t: usize,
+        command: Command,
+        conversation: ConversationId,
+        side: Side,
+        id: u64,
+    ) {
+        if self.apply(t, command) {
+            if let Some(tenant) = self.tenants.get_mut(t) {
+                tenant.remember(conversation, side, id);
             }
         }
     }
@@ -603,33 +634,34 @@ impl Shard {
         };
         let command = match message {
             ClientMessage::CustomerMessage(m) => {
-                let duplicate = tenant
-                    .sessions
-                    .get_mut(&Peer::Connector(connector))
-                    .is_some_and(|s| !s.first_sight(&m.conversation, &m.message_id));
-                if duplicate {
+                let key = (connector, Arc::<str>::from(m.conversation.as_str()));
+                let id = RecentIds::key(&m.message_id);
+                let open = tenant.open.get(&key).copied();
+                if open.is_some_and(|c| tenant.seen(c, Side::Customer, id)) {
                     tenant.refuse(ErrorCode::Duplicate, Some(m.conversation.clone()));
                     return;
                 }
-                let key = (connector, Arc::<str>::from(m.conversation.as_str()));
                 let router_message = Message {
                     text: Arc::from(m.text.into_inner()),
                     sentiment: m.sentiment,
                     id: Some(Arc::from(m.message_id)),
                 };
-                match tenant.open.get(&key) {
-                    Some(conversation) => Command::CustomerMessage {
-                        connector,
-                        conversation: *conversation,
-                        message: router_message,
-                    },
+                let (conversation, command) = match open {
+                    Some(conversation) => (
+                        conversation,
+                        Command::CustomerMessage {
+                            connector,
+                            conversation,
+                            message: router_message,
+                        },
+                    ),
                     None => {
                         let conversation = ConversationId(tenant.next_conversation);
                         tenant.next_conversation += 1;
                         tenant.open.insert(key.clone(), conversation);
                         tenant.external.insert(conversation, key);
                         let customer = m.customer;
-                        Command::Arrive {
+                        let arrive = Command::Arrive {
                             conversation,
                             connector,
                             profile: CustomerProfile {
@@ -646,9 +678,12 @@ impl Shard {
                                 order_value: m.order_value,
                             },
                             message: Some(router_message),
-                        }
+                        };
+                        (conversation, arrive)
                     }
-                }
+                };
+                self.apply_remembered(t, command, conversation, Side::Customer, id);
+                return;
             }
             ClientMessage::CustomerLeft(r) => match tenant.open_id(connector, &r.conversation) {
                 Some(conversation) => Command::CustomerLeft {
@@ -765,7 +800,12 @@ impl Shard {
                 let Some(conversation) = conversation_of(tenant, &m.conversation) else {
                     return;
                 };
-                Command::AgentMessage {
+                let id = RecentIds::key(&m.message_id);
+                if tenant.seen(conversation, Side::Agent, id) {
+                    tenant.refuse(ErrorCode::Duplicate, Some(m.conversation));
+                    return;
+                }
+                let command = Command::AgentMessage {
                     agent,
                     conversation,
                     message: Message {
@@ -773,7 +813,9 @@ impl Shard {
                         sentiment: None,
                         id: Some(Arc::from(m.message_id)),
                     },
-                }
+                };
+                self.apply_remembered(t, command, conversation, Side::Agent, id);
+                return;
             }
             ClientMessage::Transfer(x) => {
                 let Some(conversation) = conversation_of(tenant, &x.conversation) else {
@@ -939,10 +981,29 @@ impl Tenant {
         }
     }
 
-    /// Forgets a conversation the router has forgotten.
+    /// Forgets a conversation the router has forgotten, and its duplicate windows.
     pub(super) fn forget(&mut self, conversation: ConversationId) {
         self.close_for_connector(conversation);
         self.external.remove(&conversation);
+        self.recent.remove(&conversation);
+    }
+
+    /// Whether a side of an open conversation sent this message id recently.
+    fn seen(&self, conversation: ConversationId, side: Side, id: u64) -> bool {
+        self.recent
+            .get(&conversation)
+            .is_some_and(|recent| recent.contains(side, id))
+    }
+
+    /// Remembers a message id of a conversation that is still open; one that ended while the
+    /// message was applied has nothing left to protect.
+    fn remember(&mut self, conversation: ConversationId, side: Side, id: u64) {
+        if self.external.contains_key(&conversation) {
+            self.recent
+                .entry(conversation)
+                .or_default()
+                .remember(side, id);
+        }
     }
 
     /// The connector's id for one of our conversations.
