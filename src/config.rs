@@ -29,7 +29,8 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(key: impl Into<String>, reason: impl Into<String>) -> Self {
+    /// An error about `key`.
+    pub fn new(key: impl Into<String>, reason: impl Into<String>) -> Self {
         ConfigError {
             key: key.into(),
             reason: reason.into(),

@@ -10,6 +10,8 @@
 //! - [`gateway`]: listeners, WebSocket upgrade, authentication, connection tasks, shutdown,
 //!   and the admin listener (metrics, admin API, dashboard).
 //! - [`metrics`]: the Prometheus metrics.
+//! - [`scenario`]: peak-sale scenario files and their seeded plans, shared by the load tester
+//!   and the simulator.
 //!
 //! Start with `ARCHITECTURE.md` for the bird's-eye view and the invariants.
 #![forbid(unsafe_code)]
@@ -22,3 +24,4 @@ pub mod gateway;
 pub mod metrics;
 pub mod protocol;
 pub mod router;
+pub mod scenario;
