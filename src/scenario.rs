@@ -19,8 +19,8 @@
 //!   customer's tier, intent and channel) in conversation `c-{index}`. While a **bot** holds the
 //!   conversation, each customer message gets a bot reply after `bot_reply_ms[r]` (`r` counts
 //!   the bot's replies from 0), followed by `bot_result { resolved: bot_resolves[r] }`. After a
-//!   resolving reply the customer closes the conversation (connector `close`) once
-//!   `think_ms` of their next message has passed ([`Ending::Resolved`]); after an unresolved
+//!   resolving reply the customer's connector closes the conversation at once
+//!   ([`Ending::Resolved`]); after an unresolved
 //!   one they send their next message after its `think_ms`; with no message left they leave
 //!   (`customer_left`, [`Ending::Left`]) unless a handoff came first. Messages after the first
 //!   are only sent while nobody is waiting for a human: a customer **waiting for a human**
