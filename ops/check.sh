@@ -18,8 +18,6 @@ ALERT_TESTS=ops/prometheus/alerts_test.yml
 PROM_CONFIG=ops/prometheus/prometheus.yml
 DASHBOARD=ops/grafana/switchboard.json
 METRICS=ops/metrics.txt
-# Listed in metrics.txt but allowed to be missing from a live gateway (not implemented yet).
-OPTIONAL_METRICS="switchboard_recommended_agents"
 
 if [ $# -gt 1 ] || [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
     sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
@@ -250,10 +248,8 @@ if [ -n "$url" ]; then
         missing=0
         while read -r name; do
             if ! grep -qx "$name" "$tmp/live_names"; then
-                case " $OPTIONAL_METRICS " in
-                    *" $name "*) echo "  warning: $name is not exported (optional until implemented)" ;;
-                    *) echo "  missing: $name"; missing=$((missing + 1)) ;;
-                esac
+                echo "  missing: $name"
+                missing=$((missing + 1))
             fi
         done < "$known"
         if [ $missing -gt 0 ]; then

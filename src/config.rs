@@ -546,7 +546,7 @@ impl PriorityConfig {
 }
 
 /// Answer-time targets per class, in seconds.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SlaConfig {
     /// VIP customers.
@@ -557,6 +557,9 @@ pub struct SlaConfig {
     pub urgent_secs: u32,
     /// Everyone else.
     pub standard_secs: u32,
+    /// Share of customers to answer within their target: what
+    /// `switchboard_recommended_agents` staffs for.
+    pub service_level: f64,
 }
 
 impl Default for SlaConfig {
@@ -566,6 +569,7 @@ impl Default for SlaConfig {
             complaint_secs: 60,
             urgent_secs: 300,
             standard_secs: 180,
+            service_level: 0.8,
         }
     }
 }
@@ -584,6 +588,12 @@ impl SlaConfig {
                     "must be at least 1",
                 ));
             }
+        }
+        if !(self.service_level > 0.0 && self.service_level < 1.0) {
+            return Err(ConfigError::new(
+                format!("{key}.service_level"),
+                "must be strictly between 0 and 1",
+            ));
         }
         Ok(())
     }

@@ -260,3 +260,56 @@ async fn the_event_stream_sends_stats_every_second() {
     assert!(content_type);
     server.stop(Stop::Fast).await;
 }
+
+/// Staffing from live traffic: once a conversation has been handled, the queue has an arrival
+/// rate and a handle time, and the gateway recommends agents for it, in the stats and in
+/// `switchboard_recommended_agents`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_recommends_agents_from_live_traffic() {
+    let mut config = test_config();
+    config.tenants[0].timing.wrap_up_secs = 0;
+    config.tenants[0].handoff.bot_first = false;
+    let server = Server::start(config).await;
+    let (mut connector, mut agent, id) = busy_floor(&server).await;
+    let before = stats_until(&server, |s| {
+        s["tenants"][0]["queues"][0]["arrivals_per_min"].as_f64() > Some(0.0)
+    })
+    .await;
+    assert!(
+        before["tenants"][0]["queues"][0]["recommended_agents"].is_null(),
+        "no recommendation while no handle time is known: {before:#}"
+    );
+    agent
+        .send(json!({"type": "close", "conversation": id}))
+        .await;
+    connector.expect("closed").await;
+    let stats = stats_until(&server, |s| {
+        s["tenants"][0]["queues"][0]["recommended_agents"].is_u64()
+    })
+    .await;
+    let general = &stats["tenants"][0]["queues"][0];
+    assert_eq!(general["name"], "general");
+    assert!(
+        general["mean_handle_secs"].as_f64() >= Some(1.0),
+        "{general:#}"
+    );
+    let recommended = general["recommended_agents"].as_u64().unwrap_or(0);
+    assert!(recommended >= 1, "{general:#}");
+    let (_, text) = server.admin_get("/metrics").await;
+    let line = text
+        .lines()
+        .find(|l| {
+            l.starts_with("switchboard_recommended_agents{queue=\"general\",tenant=\"default\"}")
+        })
+        .unwrap_or_default()
+        .to_string();
+    let exported: f64 = line
+        .rsplit(' ')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN);
+    assert_eq!(exported, recommended as f64, "{line}");
+    // A queue nobody reached needs nobody.
+    assert_eq!(stats["tenants"][0]["queues"][1]["recommended_agents"], 0);
+    server.stop(Stop::Fast).await;
+}

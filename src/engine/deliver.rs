@@ -25,11 +25,20 @@ use crate::router::Role;
 impl Shard {
     /// Counts what an effect means for the metrics and the dashboard's windows.
     fn observe(&mut self, t: usize, effect: &Effect) {
-        let second = self.now() / 1000;
+        let now = self.now();
+        let second = now / 1000;
         let received = self.received;
         let Some(tenant) = self.tenants.get_mut(t) else {
             return;
         };
+        if let Effect::StateChanged {
+            conversation,
+            state,
+            queue,
+        } = effect
+        {
+            tenant.track_human_side(*conversation, *state, usize::from(queue.0), now);
+        }
         let o = &mut tenant.observer;
         match effect {
             Effect::WaitObserved {
@@ -45,6 +54,9 @@ impl Shard {
                     h.observe(*actual_ms as f64 / 1000.0);
                 }
                 o.sla[*class as usize][missed].inc();
+                if let Some(window) = o.answered_by_class.get_mut(q) {
+                    window.add(second, *class as usize);
+                }
                 if let Some(window) = o.answered.get_mut(q) {
                     window.add(second, missed);
                 }

@@ -9,7 +9,9 @@ use parking_lot::Mutex;
 use prometheus::{Gauge, Histogram, IntCounter, IntGauge};
 use serde::Serialize;
 
+use crate::capacity::{recommend, CapacityError, StaffingInput, MAX_AGENTS};
 use crate::metrics::Metrics;
+use crate::router::policy::Policy;
 use crate::router::{Class, HandoffReason, Millis, Router};
 
 /// Seconds kept in the rolling windows.
@@ -41,6 +43,15 @@ impl<const N: usize> Rolling<N> {
             .is_some_and(|(s, _)| second.saturating_sub(*s) >= WINDOW_SECS)
         {
             self.buckets.pop_front();
+        }
+    }
+
+    /// Adds `n` to one count of this second.
+    pub(super) fn add_n(&mut self, second: u64, index: usize, n: u32) {
+        self.add(second, index);
+        if let Some((_, counts)) = self.buckets.back_mut() {
+            // `add` counted one.
+            counts[index] = (counts[index] - 1).saturating_add(n);
         }
     }
 
@@ -81,10 +92,33 @@ pub(super) struct TenantObserver {
     pub(super) handoffs_window: Rolling<6>,
     pub(super) messages: Rolling<1>,
     history: VecDeque<HistoryPoint>,
+    /// Per queue: conversations reaching the human side there (each counted once).
+    pub(super) entries: Vec<Rolling<1>>,
+    /// Per queue: human assignments that ended, and their seconds from assignment to the end
+    /// of wrap-up (how long they held a slot).
+    pub(super) handled: Vec<Rolling<2>>,
+    /// Per queue: answers by class, to staff each queue for the target it mostly serves.
+    pub(super) answered_by_class: Vec<Rolling<4>>,
+    recommended: Vec<Gauge>,
+    service_level: f64,
+    /// Mean capacity of the available humans when there last were some.
+    concurrency: f64,
+}
+
+/// What the staffing model needs of a queue, and what it recommends.
+struct Staffing {
+    arrivals_per_min: f64,
+    mean_handle_secs: Option<f64>,
+    recommended: Option<u32>,
 }
 
 impl TenantObserver {
-    pub(super) fn new(metrics: &Metrics, tenant: &str, router: &Router) -> Self {
+    pub(super) fn new(
+        metrics: &Metrics,
+        tenant: &str,
+        router: &Router,
+        service_level: f64,
+    ) -> Self {
         let policy = router.policy();
         let queues: Vec<&str> = policy.queues.iter().map(|q| q.name.as_str()).collect();
         let lanes = ["vip", "standard"];
@@ -148,6 +182,66 @@ impl TenantObserver {
             handoffs_window: Rolling::default(),
             messages: Rolling::default(),
             history: VecDeque::new(),
+            entries: queues.iter().map(|_| Rolling::default()).collect(),
+            handled: queues.iter().map(|_| Rolling::default()).collect(),
+            answered_by_class: queues.iter().map(|_| Rolling::default()).collect(),
+            recommended: queues
+                .iter()
+                .map(|q| metrics.recommended_agents.with_label_values(&[tenant, q]))
+                .collect(),
+            service_level,
+            concurrency: 1.0,
+        }
+    }
+
+    /// One human assignment in `queue` ended after holding a slot `held_ms`.
+    pub(super) fn handled_for(&mut self, queue: usize, second: u64, held_ms: Millis) {
+        if let Some(window) = self.handled.get_mut(queue) {
+            window.add(second, 0);
+            window.add_n(second, 1, ((held_ms + 500) / 1000) as u32);
+        }
+    }
+
+    /// Erlang C for one queue over the last five minutes: arrivals into its human side, how long
+    /// each held a slot, the connected agents' mean capacity, and the target of the class it
+    /// answered most. None when customers arrived but no handle time has been seen yet.
+    fn staffing(&self, q: usize, policy: &Policy, second: u64) -> Staffing {
+        let window = (second + 1).min(WINDOW_SECS) as f64;
+        let [entries] = self.entries[q].sum(second);
+        let [handled, handle_secs] = self.handled[q].sum(second);
+        let arrival_per_sec = entries as f64 / window;
+        let mean_handle_secs =
+            (handled > 0).then(|| (handle_secs as f64 / handled as f64).max(1.0));
+        let by_class = self.answered_by_class[q].sum(second);
+        let class = Class::ALL
+            .iter()
+            .zip(by_class)
+            .max_by_key(|(_, n)| *n)
+            .filter(|(_, n)| *n > 0)
+            .map_or(Class::Standard, |(c, _)| *c);
+        let recommended = if entries == 0 {
+            Some(0)
+        } else {
+            mean_handle_secs.and_then(|mean_handle_secs| {
+                let input = StaffingInput {
+                    arrival_per_sec,
+                    mean_handle_secs,
+                    concurrency: (self.concurrency.round() as u32).clamp(1, 100),
+                    target_secs: policy.sla_ms(class) as f64 / 1000.0,
+                    target_service_level: self.service_level,
+                    mean_patience_secs: None,
+                };
+                match recommend(&input) {
+                    Ok(r) => Some(r.agents),
+                    Err(CapacityError::Unreachable { .. }) => Some(MAX_AGENTS),
+                    Err(_) => None,
+                }
+            })
+        };
+        Staffing {
+            arrivals_per_min: arrival_per_sec * 60.0,
+            mean_handle_secs,
+            recommended,
         }
     }
 
@@ -158,6 +252,10 @@ impl TenantObserver {
         let stats = router.queue_stats();
         let counts = router.agent_counts();
         let secs = |ms: Millis| ms as f64 / 1000.0;
+        let available_humans = counts.by_status[0][0];
+        if available_humans > 0 {
+            self.concurrency = counts.capacity as f64 / f64::from(available_humans);
+        }
         let mut total_waiting = 0u64;
         let queues = stats
             .iter()
@@ -176,6 +274,8 @@ impl TenantObserver {
                 }
                 total_waiting += u64::from(s.waiting[0] + s.waiting[1]);
                 let [met, missed] = self.answered[q].sum(second);
+                let staffing = self.staffing(q, policy, second);
+                self.recommended[q].set(staffing.recommended.map_or(f64::NAN, f64::from));
                 QueueView {
                     name: policy.queues[q].name.clone(),
                     waiting: LaneCounts {
@@ -194,6 +294,9 @@ impl TenantObserver {
                     sla_attainment_5m: (met + missed > 0)
                         .then(|| met as f64 / (met + missed) as f64),
                     answered_per_min: (met + missed) as f64 / (WINDOW_SECS as f64 / 60.0),
+                    arrivals_per_min: staffing.arrivals_per_min,
+                    mean_handle_secs: staffing.mean_handle_secs,
+                    recommended_agents: staffing.recommended,
                 }
             })
             .collect();
@@ -285,6 +388,14 @@ pub struct QueueView {
     pub sla_attainment_5m: Option<f64>,
     /// Answers per minute over the last 5 minutes.
     pub answered_per_min: f64,
+    /// Conversations reaching this queue's human side per minute over the last 5 minutes.
+    pub arrivals_per_min: f64,
+    /// Mean seconds a conversation held an agent's slot here (assignment to end of wrap-up),
+    /// last 5 minutes; absent until one has ended.
+    pub mean_handle_secs: Option<f64>,
+    /// Agents Erlang C recommends for this queue (also `switchboard_recommended_agents`);
+    /// absent until a handle time is known.
+    pub recommended_agents: Option<u32>,
 }
 
 /// Agents on the dashboard (humans by status; bots counted apart).

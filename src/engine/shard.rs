@@ -23,7 +23,7 @@ use crate::protocol::{
 };
 use crate::router::{
     AgentId, AgentLogin, AgentStatus, Command, ConnectorId, ConversationId, CustomerProfile,
-    Effect, Message, Millis, Role, Router, StatusReason, Tier, TransferTarget,
+    Effect, Message, Millis, Role, Router, State, StatusReason, Tier, TransferTarget,
 };
 
 /// Inputs handled per wake-up before timers and slow consumers get a look.
@@ -151,6 +151,9 @@ pub(super) struct Tenant {
     pub(super) external: FxHashMap<ConversationId, (ConnectorId, Arc<str>)>,
     /// Duplicate windows of the conversations in `external`, dropped with them.
     recent: FxHashMap<ConversationId, RecentIds>,
+    /// Conversations that reached the human side, with when an agent took them (if one holds
+    /// them now): arrivals and handle times for the staffing recommendation.
+    human_side: FxHashMap<ConversationId, Option<Millis>>,
     next_conversation: u64,
     pub(super) sessions: FxHashMap<Peer, Session>,
     conns: FxHashMap<u64, Peer>,
@@ -199,7 +202,8 @@ impl Shard {
             .iter()
             .map(|config| {
                 let router = Router::new(config);
-                let observer = TenantObserver::new(&metrics, &config.id, &router);
+                let observer =
+                    TenantObserver::new(&metrics, &config.id, &router, config.sla.service_level);
                 (config, router, observer)
             })
             .map(|(config, router, observer)| Tenant {
@@ -215,6 +219,7 @@ impl Shard {
                 open: FxHashMap::default(),
                 external: FxHashMap::default(),
                 recent: FxHashMap::default(),
+                human_side: FxHashMap::default(),
                 next_conversation: 1,
                 sessions: FxHashMap::default(),
                 conns: FxHashMap::default(),
@@ -986,6 +991,42 @@ impl Tenant {
         self.close_for_connector(conversation);
         self.external.remove(&conversation);
         self.recent.remove(&conversation);
+        self.human_side.remove(&conversation);
+    }
+
+    /// Counts a conversation's first arrival on the human side of a queue, and how long each
+    /// human assignment held a slot (assignment to closed, abandoned or taken back).
+    pub(super) fn track_human_side(
+        &mut self,
+        conversation: ConversationId,
+        state: State,
+        queue: usize,
+        now: Millis,
+    ) {
+        let second = now / 1000;
+        let o = &mut self.observer;
+        match state {
+            State::Waiting | State::Offered | State::Assigned => {
+                let first = !self.human_side.contains_key(&conversation);
+                let assigned_at = self.human_side.entry(conversation).or_insert(None);
+                if first {
+                    if let Some(window) = o.entries.get_mut(queue) {
+                        window.add(second, 0);
+                    }
+                }
+                if state == State::Assigned {
+                    *assigned_at = Some(now);
+                } else if let Some(since) = assigned_at.take() {
+                    o.handled_for(queue, second, now.saturating_sub(since));
+                }
+            }
+            State::Closed | State::Abandoned => {
+                if let Some(Some(since)) = self.human_side.remove(&conversation) {
+                    o.handled_for(queue, second, now.saturating_sub(since));
+                }
+            }
+            State::WithBot | State::WrapUp => {}
+        }
     }
 
     /// Whether a side of an open conversation sent this message id recently.

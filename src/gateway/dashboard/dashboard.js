@@ -135,13 +135,15 @@
     v.ewt = el('b', { testid: id + '-ewt' });
     v.sla = el('b', { testid: id + '-sla-5m' });
     v.answered = el('b', { testid: id + '-answered-per-min' });
+    v.recommended = el('b', { testid: id + '-recommended' });
     v.root = el('article', { class: 'queue', testid: id },
       el('header', {}, el('h3', {}, q.name), v.badge),
       lanes,
       el('footer', { class: 'facts' },
         el('span', {}, 'est. wait ', v.ewt),
         el('span', {}, 'SLA met (5m) ', v.sla),
-        el('span', {}, 'answered ', v.answered, '/min')));
+        el('span', {}, 'answered ', v.answered, '/min'),
+        el('span', { title: 'agents Erlang C recommends for the last 5 minutes' }, 'staff for SLA ', v.recommended)));
     return v;
   }
 
@@ -228,6 +230,7 @@
     setNum(v.sla, q.sla_attainment_5m, fmtPct);
     v.sla.title = q.sla_attainment_5m == null ? 'nothing answered in the last 5 minutes' : '';
     setNum(v.answered, q.answered_per_min, fmtInt);
+    setNum(v.recommended, q.recommended_agents, fmtInt);
     return worst;
   }
 
