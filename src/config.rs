@@ -116,6 +116,21 @@ impl Config {
             tenant.validate(&key)?;
         }
         self.gateway.validate("gateway")?;
+        // An agent reconnecting within its grace period must still find its session.
+        if let Some((i, tenant)) = self
+            .tenants
+            .iter()
+            .enumerate()
+            .find(|(_, t)| t.timing.agent_grace_secs > self.gateway.session_resume_secs)
+        {
+            return Err(ConfigError::new(
+                "gateway.session_resume_secs",
+                format!(
+                    "must be at least tenants[{i}].timing.agent_grace_secs ({})",
+                    tenant.timing.agent_grace_secs
+                ),
+            ));
+        }
         let mut keys = HashSet::new();
         let mut names = HashSet::new();
         for (i, connector) in self.connectors.iter().enumerate() {
@@ -206,6 +221,9 @@ pub struct GatewayConfig {
     pub replay_frames: usize,
     /// A slow consumer whose outbox stays full this long is closed with 1013.
     pub slow_consumer_secs: u32,
+    /// How long a disconnected client's session (sequence and replay buffer) is kept for a
+    /// resume; after it the session is forgotten and a reconnect starts afresh (`gap: true`).
+    pub session_resume_secs: u32,
     /// Protocol errors a connection may make per minute before it is closed with 1008.
     pub error_budget_per_minute: u32,
     /// Ping interval; a connection silent for three intervals is closed.
@@ -229,8 +247,9 @@ impl Default for GatewayConfig {
             max_message_bytes: 64 * 1024,
             read_buffer_bytes: 4096,
             outbox_frames: 1024,
-            replay_frames: 1024,
+            replay_frames: 8192,
             slow_consumer_secs: 10,
+            session_resume_secs: 300,
             error_budget_per_minute: 30,
             heartbeat_secs: 20,
             shutdown_drain_ms: 1000,
@@ -269,6 +288,7 @@ impl GatewayConfig {
         }
         for (name, value) in [
             ("slow_consumer_secs", self.slow_consumer_secs),
+            ("session_resume_secs", self.session_resume_secs),
             ("error_budget_per_minute", self.error_budget_per_minute),
             ("heartbeat_secs", self.heartbeat_secs),
         ] {

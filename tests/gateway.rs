@@ -616,3 +616,125 @@ async fn a_resent_message_is_recognised_however_busy_the_connector_is() {
     assert_eq!(delivered["conversation"], a);
     server.stop(Stop::Fast).await;
 }
+
+/// A session is resumable for `session_resume_secs` after its connection goes; after that it is
+/// forgotten (memory is bounded by who is connected, not by who ever connected) and a resume
+/// starts afresh with `gap: true`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_nobody_resumes_is_forgotten_after_the_resume_window() {
+    let mut config = test_config();
+    config.gateway.session_resume_secs = 1;
+    config.tenants[0].timing.agent_grace_secs = 1;
+    let server = Server::start(config).await;
+    let (mut connector, welcome) = Client::connector(&server.addr).await;
+    let session = welcome["session"].as_str().expect("session").to_string();
+    say(
+        &mut connector,
+        "conv-1",
+        "m1",
+        "在吗",
+        customer("c1", "standard"),
+    )
+    .await;
+    let queued = connector.expect("queue").await;
+    let last_seq = queued["seq"].as_u64().expect("seq");
+    drop(connector);
+
+    // Back at once: resumed.
+    let mut again = connect(&server.addr, "/v1/connector", CONNECTOR_KEY)
+        .await
+        .expect("accepted");
+    let welcome = again.hello(Some((&session, last_seq))).await;
+    assert_eq!(welcome["resumed"], true, "{welcome}");
+    assert_eq!(welcome["gap"], false, "{welcome}");
+    drop(again);
+
+    // Back after the window (and the once-a-second sweep): a fresh session.
+    tokio::time::sleep(std::time::Duration::from_millis(3000)).await;
+    let mut late = connect(&server.addr, "/v1/connector", CONNECTOR_KEY)
+        .await
+        .expect("accepted");
+    let welcome = late.hello(Some((&session, last_seq))).await;
+    assert_eq!(welcome["resumed"], false, "{welcome}");
+    assert_eq!(welcome["gap"], true, "{welcome}");
+    assert_ne!(welcome["session"], session.as_str());
+    server.stop(Stop::Fast).await;
+}
+
+/// An agent that stops reading: its frames wait in the replay buffer; once it falls further
+/// behind than the buffer holds it is closed with 1013 (counted as a slow-consumer close), and
+/// its resume says `gap: true` while its conversation is still its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_that_stops_reading_is_closed_with_1013_and_resumes_with_a_gap() {
+    let mut config = test_config();
+    config.gateway.outbox_frames = 16;
+    config.gateway.replay_frames = 64;
+    let server = Server::start(config).await;
+    let (mut connector, _) = Client::connector(&server.addr).await;
+    let token = server.token("default", "alice", "agent", &[("general", 5)], 1);
+    let (mut agent, welcome) = Client::agent(&server.addr, &token).await;
+    let session = welcome["session"].as_str().expect("session").to_string();
+    say(
+        &mut connector,
+        "conv-1",
+        "m0",
+        "你好",
+        customer("c1", "standard"),
+    )
+    .await;
+    let offer = agent.expect("offer").await;
+    let conversation = id_of(&offer);
+    agent
+        .send(json!({"type": "accept", "conversation": conversation}))
+        .await;
+    connector.expect("agent_joined").await;
+    // Far more than the sockets' kernel buffers, the outbox and the replay buffer together.
+    let long = "很长的消息".repeat(1600); // 8000 characters (the limit is 8192), 24 KB
+    for n in 1..=800 {
+        say(
+            &mut connector,
+            "conv-1",
+            &format!("m{n}"),
+            &long,
+            customer("c1", "standard"),
+        )
+        .await;
+    }
+    // Everything sent has been applied (acks are cumulative) before the agent looks.
+    let sent = connector
+        .send(json!({
+            "type": "customer_message", "conversation": "conv-1", "message_id": "last",
+            "text": "还在吗", "customer": customer("c1", "standard"), "channel": "app"
+        }))
+        .await;
+    while connector.expect("ack").await["seq"].as_u64() < Some(sent) {}
+    let mut last_seq = 0;
+    while let Some(frame) = agent.next().await {
+        if let Some(seq) = frame["seq"].as_u64() {
+            if frame["type"] != "ack" && frame["type"] != "pong" {
+                last_seq = last_seq.max(seq);
+            }
+        }
+    }
+    assert_eq!(agent.closed().await, Some(CloseCode::Again));
+
+    let mut back = connect(&server.addr, "/v1/agent", &token)
+        .await
+        .expect("accepted");
+    let welcome = back.hello(Some((&session, last_seq))).await;
+    assert_eq!(welcome["resumed"], true, "{welcome}");
+    assert_eq!(welcome["gap"], true, "{welcome}");
+    let resumed = back.expect("resumed").await;
+    assert_eq!(resumed["conversations"], json!([conversation]));
+    let (_, metrics) = server.admin_get("/metrics").await;
+    assert!(
+        metrics.contains("switchboard_slow_consumer_closes_total{role=\"agent\"} 1"),
+        "{}",
+        metrics
+            .lines()
+            .filter(|l| l.contains("slow_consumer"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    server.stop(Stop::Fast).await;
+}

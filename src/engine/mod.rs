@@ -9,7 +9,9 @@
 //!   sends them in order once it drains, and closes the connection with 1013 if it stays full for
 //!   `gateway.slow_consumer_secs`;
 //! - a session's **replay buffer** holds its last `gateway.replay_frames` frames; past that the
-//!   oldest are dropped and the next resume is told `gap: true`.
+//!   oldest are dropped and the next resume is told `gap: true` (a live connection that had not
+//!   received a dropped frame yet is closed with 1013);
+//! - a disconnected session is kept `gateway.session_resume_secs` for a resume, then forgotten.
 //!
 //! The shard thread never blocks on a socket and nothing holds a lock across an `.await`: the
 //! only way in is the inbox, the only way out is `try_send` on outboxes.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use std::hash::Hasher;
 
-use rustc_hash::{FxHashMap, FxHasher};
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -39,6 +39,16 @@ pub(super) enum Peer {
     Agent(AgentId),
 }
 
+impl Peer {
+    /// The metrics label of its role.
+    fn role(self) -> &'static str {
+        match self {
+            Peer::Connector(_) => "connector",
+            Peer::Agent(_) => "agent",
+        }
+    }
+}
+
 /// What outlives a connection: its sequence and its replay buffer.
 #[derive(Debug)]
 pub(super) struct Session {
@@ -51,6 +61,8 @@ pub(super) struct Session {
     sent_through: u64,
     conn: Option<(u64, Outbox)>,
     lagging_since: Option<Instant>,
+    /// When the last connection went away, while none replaced it.
+    detached_at: Option<Instant>,
 }
 
 impl Session {
@@ -63,6 +75,7 @@ impl Session {
             sent_through: 0,
             conn: None,
             lagging_since: None,
+            detached_at: None,
         }
     }
 }
@@ -156,6 +169,12 @@ pub(super) struct Tenant {
     human_side: FxHashMap<ConversationId, Option<Millis>>,
     next_conversation: u64,
     pub(super) sessions: FxHashMap<Peer, Session>,
+    /// Sessions whose connection lags (a superset: entries that caught up are dropped on the
+    /// next flush), so a wake-up never scans every session.
+    lagging: FxHashSet<Peer>,
+    /// Detaches in time order, to forget sessions nobody resumed within
+    /// `gateway.session_resume_secs`.
+    detached: VecDeque<(Instant, Peer)>,
     conns: FxHashMap<u64, Peer>,
     /// The client message being applied: refusals answer it.
     pub(super) current: Option<(Peer, u64)>,
@@ -222,6 +241,8 @@ impl Shard {
                 human_side: FxHashMap::default(),
                 next_conversation: 1,
                 sessions: FxHashMap::default(),
+                lagging: FxHashSet::default(),
+                detached: VecDeque::new(),
                 conns: FxHashMap::default(),
                 current: None,
                 effects: Vec::new(),
@@ -279,6 +300,10 @@ impl Shard {
     /// Once a second: gauges, and the snapshot the admin API reads.
     fn refresh(&mut self, second: u64) {
         self.inbox_depth.set(self.inbox.len() as i64);
+        let resume = Duration::from_secs(u64::from(self.gateway.session_resume_secs));
+        for tenant in &mut self.tenants {
+            tenant.forget_expired_sessions(resume);
+        }
         let mut snapshot = ShardSnapshot {
             at_ms: self.now(),
             ..ShardSnapshot::default()
@@ -318,7 +343,7 @@ impl Shard {
             if let Some(at) = tenant.router.next_deadline() {
                 wait = wait.min(Duration::from_millis(at.saturating_sub(now)));
             }
-            if tenant.sessions.values().any(|s| s.lagging_since.is_some()) {
+            if !tenant.lagging.is_empty() {
                 wait = wait.min(Duration::from_millis(20));
             }
         }
@@ -517,6 +542,7 @@ impl Shard {
             old_outbox.close(1000, "replaced");
             tenant.conns.remove(&old);
         }
+        let asked_to_resume = hello.resume.is_some();
         let resume = hello.resume.filter(|r| r.session == session.token);
         let (resumed, from) = match &resume {
             Some(r) => (true, r.last_seq),
@@ -528,7 +554,12 @@ impl Shard {
                 (false, session.next_seq - 1)
             }
         };
-        let gap = resumed && session.dropped_through > from;
+        // A resume of an unknown or expired session continues nothing: what it missed is gone.
+        let gap = if resumed {
+            session.dropped_through > from
+        } else {
+            asked_to_resume
+        };
         let replay: Vec<(u64, Utf8Bytes)> = session
             .replay
             .iter()
@@ -550,11 +581,13 @@ impl Shard {
             .try_send(Utf8Bytes::from(encode_server(&welcome)));
         session.sent_through = from;
         session.lagging_since = None;
+        session.detached_at = None;
         for (seq, frame) in replay {
             match outbox.frames.try_send(frame) {
                 Ok(()) => session.sent_through = seq,
                 Err(_) => {
                     session.lagging_since = Some(Instant::now());
+                    tenant.lagging.insert(peer);
                     break;
                 }
             }
@@ -580,6 +613,9 @@ impl Shard {
         if let Some(session) = current {
             session.conn = None;
             session.lagging_since = None;
+            let now = Instant::now();
+            session.detached_at = Some(now);
+            tenant.detached.push_back((now, peer));
             if let Peer::Agent(agent) = peer {
                 self.apply(t, Command::AgentDisconnect { agent });
             }
@@ -883,58 +919,54 @@ impl Shard {
     /// Sends what lagging sessions are owed, in order; closes those that lag too long.
     fn flush_lagging(&mut self) {
         let limit = Duration::from_secs(u64::from(self.gateway.slow_consumer_secs));
+        let metrics = &self.metrics;
         let mut gone = Vec::new();
         for (t, tenant) in self.tenants.iter_mut().enumerate() {
-            for (peer, session) in tenant.sessions.iter_mut() {
-                let Some(since) = session.lagging_since else {
-                    continue;
+            let sessions = &mut tenant.sessions;
+            // Keeps the peers that still lag.
+            tenant.lagging.retain(|peer| {
+                let Some(session) = sessions.get_mut(peer) else {
+                    return false;
                 };
-                if let Some((conn, outbox)) = &session.conn {
-                    let owed = session
-                        .replay
-                        .iter()
-                        .filter(|(seq, _)| *seq > session.sent_through);
-                    let mut caught_up = true;
-                    let mut sent_through = session.sent_through;
-                    for (seq, frame) in owed {
-                        match outbox.frames.try_send(frame.clone()) {
-                            Ok(()) => sent_through = *seq,
-                            Err(_) => {
-                                caught_up = false;
-                                break;
-                            }
+                let (Some(since), Some((conn, outbox))) = (session.lagging_since, &session.conn)
+                else {
+                    return false;
+                };
+                // Sequence numbers in the buffer are contiguous: index straight to the first owed.
+                let first = session.replay.front().map_or(0, |(seq, _)| *seq);
+                let skip = (session.sent_through + 1).saturating_sub(first) as usize;
+                let owed = session.replay.range(skip.min(session.replay.len())..);
+                let mut caught_up = true;
+                let mut sent_through = session.sent_through;
+                for (seq, frame) in owed {
+                    match outbox.frames.try_send(frame.clone()) {
+                        Ok(()) => sent_through = *seq,
+                        Err(_) => {
+                            caught_up = false;
+                            break;
                         }
                     }
-                    session.sent_through = sent_through;
-                    if caught_up {
-                        session.lagging_since = None;
-                    } else if since.elapsed() >= limit {
-                        outbox.close(1013, "slow consumer: try again later");
-                        let role = match peer {
-                            Peer::Connector(_) => "connector",
-                            Peer::Agent(_) => "agent",
-                        };
-                        self.metrics
-                            .slow_consumer_closes
-                            .with_label_values(&[role])
-                            .inc();
-                        gone.push((t, *conn, *peer));
-                    }
                 }
-            }
-        }
-        for (t, conn, peer) in gone {
-            if let Some(tenant) = self.tenants.get_mut(t) {
-                tenant.conns.remove(&conn);
-                if let Some(session) = tenant.sessions.get_mut(&peer) {
-                    session.conn = None;
+                session.sent_through = sent_through;
+                if caught_up {
                     session.lagging_since = None;
+                    return false;
                 }
-            }
-            // An agent closed for being slow keeps its conversations for the grace period.
-            if let Peer::Agent(agent) = peer {
-                self.apply(t, Command::AgentDisconnect { agent });
-            }
+                if since.elapsed() >= limit {
+                    outbox.close(1013, "slow consumer: try again later");
+                    metrics
+                        .slow_consumer_closes
+                        .with_label_values(&[peer.role()])
+                        .inc();
+                    gone.push((t, *conn));
+                    return false;
+                }
+                true
+            });
+        }
+        // An agent closed for being slow keeps its conversations for the grace period.
+        for (t, conn) in gone {
+            self.detach(t, conn);
         }
     }
 }
@@ -1029,6 +1061,24 @@ impl Tenant {
         }
     }
 
+    /// Forgets the sessions of clients that did not come back within `resume`.
+    fn forget_expired_sessions(&mut self, resume: Duration) {
+        while let Some((at, peer)) = self.detached.front().copied() {
+            if at.elapsed() < resume {
+                break;
+            }
+            self.detached.pop_front();
+            // Only if nobody reconnected (or disconnected again later) since this detach.
+            let expired = self
+                .sessions
+                .get(&peer)
+                .is_some_and(|s| s.conn.is_none() && s.detached_at == Some(at));
+            if expired {
+                self.sessions.remove(&peer);
+            }
+        }
+    }
+
     /// Whether a side of an open conversation sent this message id recently.
     fn seen(&self, conversation: ConversationId, side: Side, id: u64) -> bool {
         self.recent
@@ -1083,11 +1133,10 @@ impl Tenant {
                 .frames
                 .try_send(Utf8Bytes::from(encode_server(message)));
             if sent.is_err() {
-                let role = match peer {
-                    Peer::Connector(_) => "connector",
-                    Peer::Agent(_) => "agent",
-                };
-                self.metrics.outbox_drops.with_label_values(&[role]).inc();
+                self.metrics
+                    .outbox_drops
+                    .with_label_values(&[peer.role()])
+                    .inc();
             }
         }
     }
@@ -1117,11 +1166,21 @@ impl Tenant {
         if let Some((_, outbox)) = &session.conn {
             if session.dropped_through > session.sent_through {
                 // Frames this connection never received are gone: it must resume to learn so.
+                // Counted once: later frames find the close already ordered.
+                if outbox.close.borrow().is_none() {
+                    self.metrics
+                        .slow_consumer_closes
+                        .with_label_values(&[peer.role()])
+                        .inc();
+                }
                 outbox.close(1013, "replay buffer overflow: reconnect and resume");
             } else if session.lagging_since.is_none() {
                 match outbox.frames.try_send(frame) {
                     Ok(()) => session.sent_through = seq,
-                    Err(TrySendError::Full(_)) => session.lagging_since = Some(Instant::now()),
+                    Err(TrySendError::Full(_)) => {
+                        session.lagging_since = Some(Instant::now());
+                        self.lagging.insert(peer);
+                    }
                     Err(TrySendError::Closed(_)) => {}
                 }
             }
