@@ -12,6 +12,7 @@
 //! - [`metrics`]: the Prometheus metrics.
 //! - [`scenario`]: peak-sale scenario files and their seeded plans, shared by the load tester
 //!   and the simulator.
+//! - [`simulate`]: a scenario played against the pure router in virtual time.
 //!
 //! Start with `ARCHITECTURE.md` for the bird's-eye view and the invariants.
 #![forbid(unsafe_code)]
@@ -25,3 +26,4 @@ pub mod metrics;
 pub mod protocol;
 pub mod router;
 pub mod scenario;
+pub mod simulate;

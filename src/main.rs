@@ -29,6 +29,10 @@ commands:
            [--service-level P] [--patience-secs S]
         agents needed for an arrival rate: Erlang C, or Erlang A when --patience-secs is given
         (customers who give up). Defaults: concurrency 1, target 180 s, service level 0.8
+  simulate --scenario FILE [--scale X] [--seed N] [--json FILE]
+        play a load-test scenario against the router in virtual time: SLA attainment, waits,
+        abandonment, a per-minute timeline and Erlang staffing for the simulated peak.
+        --scale multiplies arrivals and agents (default 1); --json also writes the summary
   check-config [FILE]
         validate a configuration file (default: the embedded one) and print what it defines
   help  print this text
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
         Some("serve") => serve(rest),
         Some("token") => token(rest),
         Some("capacity") => capacity(rest),
+        Some("simulate") => simulate(rest),
         Some("check-config") => check_config(rest.first().map(PathBuf::from)),
         Some("help") | Some("--help") | Some("-h") => {
             print!("{USAGE}");
@@ -306,6 +311,48 @@ fn capacity(args: &[String]) -> ExitCode {
         }
         Err(message) => {
             eprintln!("switchboard capacity: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn simulate(args: &[String]) -> ExitCode {
+    let run = || -> Result<String, String> {
+        let flags = flags(args, &["scenario", "scale", "seed", "json"])?;
+        let path = flags.get("scenario").ok_or("--scenario is required")?;
+        let scale = flags.get("scale").map_or(Ok(1.0), |v| {
+            v.parse::<f64>()
+                .map_err(|_| "--scale must be a number".to_string())
+        })?;
+        let seed = flags
+            .get("seed")
+            .map(|v| {
+                v.parse::<u64>()
+                    .map_err(|_| "--seed must be a whole number".to_string())
+            })
+            .transpose()?;
+        let (mut scenario, tenant) =
+            switchboard::simulate::load(Path::new(path)).map_err(|e| e.to_string())?;
+        if let Some(seed) = seed {
+            scenario.seed = seed;
+        }
+        let summary =
+            switchboard::simulate::run(&scenario, &tenant, scale).map_err(|e| e.to_string())?;
+        if let Some(json) = flags.get("json") {
+            let text = summary
+                .to_json()
+                .map_err(|e| format!("cannot encode the summary: {e}"))?;
+            std::fs::write(json, text + "\n").map_err(|e| format!("cannot write {json}: {e}"))?;
+        }
+        Ok(summary.report())
+    };
+    match run() {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("switchboard simulate: {message}");
             ExitCode::from(2)
         }
     }
