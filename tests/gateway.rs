@@ -738,3 +738,49 @@ async fn an_agent_that_stops_reading_is_closed_with_1013_and_resumes_with_a_gap(
     );
     server.stop(Stop::Fast).await;
 }
+
+/// A client that reconnects without resuming gets a fresh session whose server sequence starts
+/// again at 1, as `welcome.resumed: false` promises, even while its old session is still kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_session_numbers_server_messages_from_1_again() {
+    let server = Server::start(test_config()).await;
+    let (mut connector, _) = Client::connector(&server.addr).await;
+    say(
+        &mut connector,
+        "conv-1",
+        "m1",
+        "在吗",
+        customer("c1", "standard"),
+    )
+    .await;
+    assert_eq!(connector.expect("queue").await["seq"], 1);
+    say(
+        &mut connector,
+        "conv-2",
+        "m1",
+        "在吗",
+        customer("c2", "standard"),
+    )
+    .await;
+    assert_eq!(connector.expect("queue").await["seq"], 2);
+    drop(connector);
+
+    let (mut fresh, welcome) = Client::connector(&server.addr).await;
+    assert_eq!(welcome["resumed"], false);
+    say(
+        &mut fresh,
+        "conv-3",
+        "m1",
+        "在吗",
+        customer("c3", "standard"),
+    )
+    .await;
+    let first = loop {
+        let frame = fresh.next().await.expect("open");
+        if frame["type"] != "ack" && frame["seq"].is_u64() {
+            break frame;
+        }
+    };
+    assert_eq!(first["seq"], 1, "{first}");
+    server.stop(Stop::Fast).await;
+}

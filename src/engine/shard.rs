@@ -39,6 +39,13 @@ pub(super) enum Peer {
     Agent(AgentId),
 }
 
+/// An `ack` of a client's messages up to `seq`.
+fn ack_frame(seq: u64) -> Utf8Bytes {
+    Utf8Bytes::from(encode_server(&ServerMessage::Ack(crate::protocol::Ack {
+        seq,
+    })))
+}
+
 impl Peer {
     /// The metrics label of its role.
     fn role(self) -> &'static str {
@@ -63,6 +70,10 @@ pub(super) struct Session {
     lagging_since: Option<Instant>,
     /// When the last connection went away, while none replaced it.
     detached_at: Option<Instant>,
+    /// The highest client seq whose ack found the outbox full: acks are cumulative, so only
+    /// the last one is owed, and it is sent as soon as there is room (a client waiting for the
+    /// ack of its last message would otherwise wait forever).
+    owed_ack: Option<u64>,
 }
 
 impl Session {
@@ -76,6 +87,7 @@ impl Session {
             conn: None,
             lagging_since: None,
             detached_at: None,
+            owed_ack: None,
         }
     }
 }
@@ -547,11 +559,13 @@ impl Shard {
         let (resumed, from) = match &resume {
             Some(r) => (true, r.last_seq),
             None => {
-                // A fresh start: nothing from before is owed to this client.
+                // A fresh start: nothing from before is owed to this client, and its server
+                // sequence starts again at 1, as the protocol says.
                 session.token = token;
                 session.replay.clear();
-                session.dropped_through = session.next_seq - 1;
-                (false, session.next_seq - 1)
+                session.next_seq = 1;
+                session.dropped_through = 0;
+                (false, 0)
             }
         };
         // A resume of an unknown or expired session continues nothing: what it missed is gone.
@@ -582,6 +596,8 @@ impl Shard {
         session.sent_through = from;
         session.lagging_since = None;
         session.detached_at = None;
+        // Acks owed to the previous connection: its client resends what it did not see acked.
+        session.owed_ack = None;
         for (seq, frame) in replay {
             match outbox.frames.try_send(frame) {
                 Ok(()) => session.sent_through = seq,
@@ -664,7 +680,7 @@ impl Shard {
     fn flush_acks(&mut self) {
         for (t, peer, seq) in std::mem::take(&mut self.acks) {
             if let Some(tenant) = self.tenants.get_mut(t) {
-                tenant.send_direct(peer, &ServerMessage::Ack(crate::protocol::Ack { seq }));
+                tenant.send_ack(peer, seq);
             }
         }
     }
@@ -928,9 +944,16 @@ impl Shard {
                 let Some(session) = sessions.get_mut(peer) else {
                     return false;
                 };
-                let (Some(since), Some((conn, outbox))) = (session.lagging_since, &session.conn)
-                else {
+                let Some((conn, outbox)) = &session.conn else {
                     return false;
+                };
+                if let Some(seq) = session.owed_ack {
+                    if outbox.frames.try_send(ack_frame(seq)).is_ok() {
+                        session.owed_ack = None;
+                    }
+                }
+                let Some(since) = session.lagging_since else {
+                    return session.owed_ack.is_some();
                 };
                 // Sequence numbers in the buffer are contiguous: index straight to the first owed.
                 let first = session.replay.front().map_or(0, |(seq, _)| *seq);
@@ -950,7 +973,7 @@ impl Shard {
                 session.sent_through = sent_through;
                 if caught_up {
                     session.lagging_since = None;
-                    return false;
+                    return session.owed_ack.is_some();
                 }
                 if since.elapsed() >= limit {
                     outbox.close(1013, "slow consumer: try again later");
@@ -1128,7 +1151,7 @@ impl Tenant {
     /// Sends a frame that is not replayed (ack, error, pong) if the connection has room.
     pub(super) fn send_direct(&mut self, peer: Peer, message: &ServerMessage) {
         if let Some((_, outbox)) = self.sessions.get(&peer).and_then(|s| s.conn.as_ref()) {
-            // Dropped when the outbox is full: acks are cumulative and errors are advisory.
+            // Dropped when the outbox is full: errors and pongs are advisory (acks are owed).
             let sent = outbox
                 .frames
                 .try_send(Utf8Bytes::from(encode_server(message)));
@@ -1138,6 +1161,22 @@ impl Tenant {
                     .with_label_values(&[peer.role()])
                     .inc();
             }
+        }
+    }
+
+    /// Acks a client's messages up to `seq`, now or, if its outbox is full, once it drains.
+    fn send_ack(&mut self, peer: Peer, seq: u64) {
+        let Some(session) = self.sessions.get_mut(&peer) else {
+            return;
+        };
+        let Some((_, outbox)) = &session.conn else {
+            return;
+        };
+        if outbox.frames.try_send(ack_frame(seq)).is_ok() {
+            session.owed_ack = None;
+        } else {
+            session.owed_ack = Some(seq);
+            self.lagging.insert(peer);
         }
     }
 
