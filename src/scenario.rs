@@ -590,7 +590,7 @@ pub struct AgentPlan {
     pub capacity: u32,
     /// Skill → level.
     pub skills: BTreeMap<String, u8>,
-    /// Seconds between replies.
+    /// Milliseconds between replies.
     pub reply_every_ms: u64,
     /// A disconnect: (when, milliseconds from start; for how long).
     pub disconnect: Option<(u64, u64)>,

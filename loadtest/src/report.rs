@@ -149,6 +149,8 @@ pub struct Report {
     pub latency: Vec<Rate>,
     /// Idle-connection runs.
     pub idle: Vec<Idle>,
+    /// Saturation searches.
+    pub saturation: Vec<crate::saturate::Saturation>,
     /// Steps that failed, with the reason.
     pub failures: Vec<String>,
 }
@@ -185,7 +187,8 @@ fn thread(busiest: &Option<(String, f64)>) -> String {
         .map_or_else(|| "-".to_string(), |(name, c)| format!("{name} {c:.2}"))
 }
 
-fn ms(us: f64) -> String {
+/// Microseconds as a short human figure (`850 µs`, `1.25 ms`, `120 ms`).
+pub fn ms(us: f64) -> String {
     if us >= 10_000.0 {
         format!("{:.0} ms", us / 1000.0)
     } else if us >= 1000.0 {
@@ -342,6 +345,10 @@ impl Report {
                 "\n! = other processes used more than {DISTURBED_CORES} cores during that row \
                  (column `other`): its figures are disturbed; rerun on a quiet machine\n"
             ));
+        }
+        if !self.saturation.is_empty() {
+            out.push('\n');
+            out.push_str(&crate::saturate::table(&self.saturation));
         }
         if !self.failures.is_empty() {
             out.push_str("\nFAILED:\n");

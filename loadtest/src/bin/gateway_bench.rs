@@ -9,7 +9,9 @@ use std::time::Duration;
 use loadtest::bench::{self, Options, Rig};
 use loadtest::procfs;
 use loadtest::report::{Report, SUSTAINED_RULE};
+use loadtest::saturate::{self, Budget};
 use loadtest::target::{self, bench_config, Kind, Target};
+use switchboard::scenario::Saturation;
 
 // The generator allocates a frame per message; mimalloc keeps that cheap, leaving more of the
 // shared CPU to the target.
@@ -22,7 +24,8 @@ usage: gateway-bench [options]
                                        (a Switchboard config for --target runs)
 
 what to run:
-  --mode M              throughput, latency, idle or all (default all); repeatable/commas
+  --mode M              throughput, latency, idle, saturate, or all (= the first three,
+                        the default); repeatable/commas
   --spawn T             switchboard, baseline or both (default both): started as child
                         processes from the binaries next to this one
   --target URL          drive a running server instead (ws://127.0.0.1:PORT); then
@@ -40,6 +43,10 @@ shape (defaults in brackets):
   --rates L [10000,25000,50000,75000,100000,150000,200000]  --rate-duration S [5]  --rate-warmup S [0.5]
   --tick-us N [200]  --idle N [10000]  --idle-warm N [100]  --idle-concurrency N [200]
   --background N [0]    idle connector connections held open during throughput and latency
+
+saturate (open model: the rate is multiplied until a step breaks the budget, then bisected):
+  --sat-start R [10000]  --sat-factor F [1.5]  --sat-max R [1000000]
+  --sat-p99-ms MS [50]   --sat-max-error-share S [0.001]   (step length: --rate-duration)
   --workers N           generator runtime threads [CPUs]
 
 output:
@@ -60,6 +67,7 @@ struct Args {
     json: Option<PathBuf>,
     workers: usize,
     opts: Options,
+    budget: Budget,
 }
 
 fn list<T: std::str::FromStr>(name: &str, value: &str) -> Result<Vec<T>, String> {
@@ -93,6 +101,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         json: None,
         workers: procfs::cpus(),
         opts: Options::default(),
+        budget: Budget::from(&Saturation::default()),
     };
     let o = &mut parsed.opts;
     let mut it = args.iter();
@@ -147,6 +156,11 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "idle-warm" => o.idle_warm = one(name, value)?,
             "idle-concurrency" => o.idle_concurrency = one(name, value)?,
             "background" => o.background = one(name, value)?,
+            "sat-start" => parsed.budget.start_rate = one(name, value)?,
+            "sat-factor" => parsed.budget.factor = one(name, value)?,
+            "sat-max" => parsed.budget.max_rate = one(name, value)?,
+            "sat-p99-ms" => parsed.budget.p99_ms = one(name, value)?,
+            "sat-max-error-share" => parsed.budget.max_error_share = one(name, value)?,
             _ => return Err(format!("unknown option {flag:?}")),
         }
     }
@@ -156,7 +170,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
     if let Some(bad) = parsed
         .modes
         .iter()
-        .find(|m| !["throughput", "latency", "idle"].contains(&m.as_str()))
+        .find(|m| !["throughput", "latency", "idle", "saturate"].contains(&m.as_str()))
     {
         return Err(format!("--mode: unknown mode {bad:?}"));
     }
@@ -203,6 +217,20 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--idle at most 100000, --window and --workers at least 1",
         ),
     ];
+    let b = &parsed.budget;
+    if !(b.start_rate >= 1.0
+        && b.factor > 1.0
+        && b.max_rate >= b.start_rate
+        && b.max_rate <= 5_000_000.0
+        && b.p99_ms > 0.0
+        && (0.0..1.0).contains(&b.max_error_share))
+    {
+        return Err(
+            "--sat-*: start ≥ 1, factor > 1, start ≤ max ≤ 5000000, p99 > 0, \
+                    error share in [0, 1)"
+                .into(),
+        );
+    }
     if let Some((_, problem)) = checks.iter().find(|(ok, _)| !ok) {
         return Err(problem.to_string());
     }
@@ -337,7 +365,7 @@ async fn run(args: &Args) -> Report {
     let active = args
         .modes
         .iter()
-        .any(|m| m == "throughput" || m == "latency");
+        .any(|m| m == "throughput" || m == "latency" || m == "saturate");
     for &kind in &kinds {
         let name = kind.name();
         if active {
@@ -399,6 +427,26 @@ async fn run(args: &Args) -> Report {
                         }
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     }
+                }
+                if args.modes.iter().any(|m| m == "saturate") {
+                    let result =
+                        saturate::search(&rig, &mut target, o, &args.budget, |step, why| {
+                            log(&format!(
+                                "{name}: {} msg/s: p99 {:.1} ms, delivered {}/{}{}",
+                                step.offered_per_sec,
+                                step.latency.p99_us / 1000.0,
+                                step.delivered,
+                                step.scheduled,
+                                why.map_or_else(String::new, |w| format!(" — over budget: {w}"))
+                            ))
+                        })
+                        .await
+                        .map_err(|e| format!("saturate: {e}"))?;
+                    log(&format!(
+                        "{name}: sustains {} msg/s within the budget",
+                        result.sustained_per_sec
+                    ));
+                    report.saturation.push(result);
                 }
                 if let Some(first) = rig.first_error() {
                     log(&format!("{name}: first error frame received: {first}"));
