@@ -30,6 +30,51 @@ fn id_of(offer: &Value) -> String {
         .to_string()
 }
 
+/// A connector and agent alice (capacity 1, skill general), who has accepted the connector's
+/// conversation `conv-1` (customer c1's first message `m1`).
+struct Served {
+    connector: Client,
+    connector_welcome: Value,
+    agent: Client,
+    agent_welcome: Value,
+    token: String,
+    offer: Value,
+    /// Our id of `conv-1`, as the agent knows it.
+    conversation: String,
+    /// The connector's `agent_joined`.
+    joined: Value,
+}
+
+async fn alice_serves_conv_1(server: &Server) -> Served {
+    let (mut connector, connector_welcome) = Client::connector(&server.addr).await;
+    let token = server.token("default", "alice", "agent", &[("general", 5)], 1);
+    let (mut agent, agent_welcome) = Client::agent(&server.addr, &token).await;
+    say(
+        &mut connector,
+        "conv-1",
+        "m1",
+        "你好",
+        customer("c1", "standard"),
+    )
+    .await;
+    let offer = agent.expect("offer").await;
+    let conversation = id_of(&offer);
+    agent
+        .send(json!({"type": "accept", "conversation": conversation}))
+        .await;
+    let joined = connector.expect("agent_joined").await;
+    Served {
+        connector,
+        connector_welcome,
+        agent,
+        agent_welcome,
+        token,
+        offer,
+        conversation,
+        joined,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vip_overtakes_a_queue_of_standard_customers() {
     let mut config = test_config();
@@ -94,24 +139,19 @@ async fn a_vip_overtakes_a_queue_of_standard_customers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_who_reconnects_within_grace_resumes_and_gets_what_it_missed() {
     let server = Server::start(test_config()).await;
-    let (mut connector, _) = Client::connector(&server.addr).await;
-    let token = server.token("default", "alice", "agent", &[("general", 5)], 1);
-    let (mut agent, welcome) = Client::agent(&server.addr, &token).await;
-    let session = welcome["session"].as_str().expect("session").to_string();
-    say(
-        &mut connector,
-        "conv-1",
-        "m1",
-        "你好",
-        customer("c1", "standard"),
-    )
-    .await;
-    let offer = agent.expect("offer").await;
-    let conversation = id_of(&offer);
-    agent
-        .send(json!({"type": "accept", "conversation": conversation}))
-        .await;
-    connector.expect("agent_joined").await;
+    let Served {
+        mut connector,
+        agent,
+        agent_welcome,
+        token,
+        offer,
+        conversation,
+        ..
+    } = alice_serves_conv_1(&server).await;
+    let session = agent_welcome["session"]
+        .as_str()
+        .expect("session")
+        .to_string();
     let last_seq = offer["seq"].as_u64().expect("seq");
     drop(agent);
 
@@ -202,24 +242,18 @@ async fn past_grace_the_conversation_goes_to_another_agent_with_nothing_lost() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connector_that_reconnects_gets_what_it_missed_exactly_once() {
     let server = Server::start(test_config()).await;
-    let (mut connector, welcome) = Client::connector(&server.addr).await;
-    let session = welcome["session"].as_str().expect("session").to_string();
-    let token = server.token("default", "alice", "agent", &[("general", 5)], 1);
-    let (mut agent, _) = Client::agent(&server.addr, &token).await;
-    say(
-        &mut connector,
-        "conv-1",
-        "m1",
-        "你好",
-        customer("c1", "standard"),
-    )
-    .await;
-    let offer = agent.expect("offer").await;
-    let conversation = id_of(&offer);
-    agent
-        .send(json!({"type": "accept", "conversation": conversation}))
-        .await;
-    let joined = connector.expect("agent_joined").await;
+    let Served {
+        connector,
+        connector_welcome,
+        mut agent,
+        conversation,
+        joined,
+        ..
+    } = alice_serves_conv_1(&server).await;
+    let session = connector_welcome["session"]
+        .as_str()
+        .expect("session")
+        .to_string();
     let last_seq = joined["seq"].as_u64().expect("seq");
     drop(connector);
 
@@ -670,24 +704,18 @@ async fn an_agent_that_stops_reading_is_closed_with_1013_and_resumes_with_a_gap(
     config.gateway.outbox_frames = 16;
     config.gateway.replay_frames = 64;
     let server = Server::start(config).await;
-    let (mut connector, _) = Client::connector(&server.addr).await;
-    let token = server.token("default", "alice", "agent", &[("general", 5)], 1);
-    let (mut agent, welcome) = Client::agent(&server.addr, &token).await;
-    let session = welcome["session"].as_str().expect("session").to_string();
-    say(
-        &mut connector,
-        "conv-1",
-        "m0",
-        "你好",
-        customer("c1", "standard"),
-    )
-    .await;
-    let offer = agent.expect("offer").await;
-    let conversation = id_of(&offer);
-    agent
-        .send(json!({"type": "accept", "conversation": conversation}))
-        .await;
-    connector.expect("agent_joined").await;
+    let Served {
+        mut connector,
+        mut agent,
+        agent_welcome,
+        token,
+        conversation,
+        ..
+    } = alice_serves_conv_1(&server).await;
+    let session = agent_welcome["session"]
+        .as_str()
+        .expect("session")
+        .to_string();
     // Far more than the sockets' kernel buffers, the outbox and the replay buffer together.
     let long = "很长的消息".repeat(1600); // 8000 characters (the limit is 8192), 24 KB
     for n in 1..=800 {

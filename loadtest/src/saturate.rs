@@ -12,7 +12,7 @@
 use serde::Serialize;
 
 use crate::bench::{Options, Rig};
-use crate::report::Rate;
+use crate::report::{Rate, DISTURBED_CORES};
 use crate::target::Target;
 
 /// How the search raises the rate and what it must stay within (the `[saturation]` table of
@@ -97,60 +97,37 @@ pub async fn search(
     let mut steps = Vec::new();
     let mut sustained = 0u64;
     let mut broken: Option<(u64, String)> = None;
-    let mut rate = budget.start_rate.max(1.0);
-    loop {
-        let offered = rate.min(budget.max_rate).round() as u64;
+    let mut bisections = 0;
+    let mut next = Some(budget.start_rate.max(1.0).min(budget.max_rate));
+    while let Some(rate) = next {
+        let offered = rate.round() as u64;
         let step = rig
             .latency(target, opts, offered)
             .await
             .map_err(|e| format!("at {offered} msg/s: {e}"))?;
         let why = breach(&step, budget);
         progress(&step, why.as_deref());
+        // A rig that lost a client measures a different setup from here on.
         let lost_a_client = step.closed.is_some();
         steps.push(step);
         match why {
-            None => sustained = offered,
-            Some(why) => {
-                broken = Some((offered, why));
-                break;
-            }
+            None => sustained = sustained.max(offered),
+            Some(why) => broken = Some((offered, why)),
         }
-        if offered as f64 >= budget.max_rate {
-            break;
-        }
-        rate *= budget.factor;
-        // A rig that lost a client measures a different setup from here on.
-        if lost_a_client {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    }
-    // Two bisection steps between the last good and the first bad rate, unless the rig lost a
-    // client (it could not measure them fairly).
-    if let Some((mut high, _)) = broken.clone() {
-        for _ in 0..2 {
-            if sustained == 0 || steps.iter().any(|s| s.closed.is_some()) {
-                break;
+        next = match &broken {
+            _ if lost_a_client => None,
+            // Raising: by `factor` until a step breaks or the ceiling is reached.
+            None => (rate < budget.max_rate).then(|| (rate * budget.factor).min(budget.max_rate)),
+            // Then two bisection steps between the last good and the first bad rate.
+            Some((high, _)) => {
+                let middle = (sustained + high) / 2;
+                bisections += 1;
+                (bisections <= 2 && sustained > 0 && middle > sustained && middle < *high)
+                    .then_some(middle as f64)
             }
-            let middle = (sustained + high) / 2;
-            if middle <= sustained || middle >= high {
-                break;
-            }
+        };
+        if next.is_some() {
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-            let step = rig
-                .latency(target, opts, middle)
-                .await
-                .map_err(|e| format!("at {middle} msg/s: {e}"))?;
-            let why = breach(&step, budget);
-            progress(&step, why.as_deref());
-            steps.push(step);
-            match why {
-                None => sustained = middle,
-                Some(why) => {
-                    high = middle;
-                    broken = Some((middle, why));
-                }
-            }
         }
     }
     let (broken_per_sec, broken_because) = broken.map_or((None, None), |(r, w)| (Some(r), Some(w)));
@@ -161,6 +138,14 @@ pub async fn search(
         broken_because,
         steps,
     })
+}
+
+/// A search is only as good as its steps: whether other work took the CPU during one.
+fn disturbed(result: &Saturation) -> bool {
+    result
+        .steps
+        .iter()
+        .any(|s| s.other_cpu_cores.is_some_and(|o| o > DISTURBED_CORES))
 }
 
 fn rig_target_name(steps: &[Rate]) -> String {
@@ -177,7 +162,7 @@ pub fn table(results: &[Saturation]) -> String {
     for r in results {
         out.push_str(&format!(
             "  {:<12} {:>14} {:>14}  {}\n",
-            r.target,
+            format!("{}{}", r.target, if disturbed(r) { "!" } else { "" }),
             r.sustained_per_sec,
             r.broken_per_sec
                 .map_or_else(|| "-".to_string(), |b| b.to_string()),
@@ -190,6 +175,9 @@ pub fn table(results: &[Saturation]) -> String {
             .find(|r| r.target == name)
             .map(|r| r.sustained_per_sec)
     };
+    if results.iter().any(disturbed) {
+        out.push_str("  ! = other processes took CPU during a step: rerun on a quiet machine\n");
+    }
     if let (Some(gateway), Some(relay)) = (of("switchboard"), of("baseline")) {
         if relay > 0 {
             out.push_str(&format!(
