@@ -11,7 +11,7 @@ use loadtest::procfs;
 use loadtest::report::{Report, SUSTAINED_RULE};
 use loadtest::saturate::{self, Budget};
 use loadtest::target::{self, bench_config, Kind, Target};
-use switchboard::scenario::Saturation;
+use switchboard::scenario::{Saturation, Scenario};
 
 // The generator allocates a frame per message; mimalloc keeps that cheap, leaving more of the
 // shared CPU to the target.
@@ -47,6 +47,8 @@ shape (defaults in brackets):
 saturate (open model: the rate is multiplied until a step breaks the budget, then bisected):
   --sat-start R [10000]  --sat-factor F [1.5]  --sat-max R [1000000]
   --sat-p99-ms MS [50]   --sat-max-error-share S [0.001]   (step length: --rate-duration)
+  --scenario FILE       take the budget from a scenario file's [saturation] table (flags
+                        after it still override)
   --workers N           generator runtime threads [CPUs]
 
 output:
@@ -156,6 +158,12 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "idle-warm" => o.idle_warm = one(name, value)?,
             "idle-concurrency" => o.idle_concurrency = one(name, value)?,
             "background" => o.background = one(name, value)?,
+            "scenario" => {
+                let scenario = Scenario::load(std::path::Path::new(value))
+                    .map_err(|e| format!("--scenario {value}: {e}"))?;
+                parsed.budget = Budget::from(&scenario.saturation);
+                o.rate_duration = scenario.saturation.step_secs.max(o.rate_warmup + 0.5);
+            }
             "sat-start" => parsed.budget.start_rate = one(name, value)?,
             "sat-factor" => parsed.budget.factor = one(name, value)?,
             "sat-max" => parsed.budget.max_rate = one(name, value)?,
