@@ -603,6 +603,8 @@ pub struct Plan {
     pub customers: Vec<CustomerPlan>,
     /// Human agents.
     pub agents: Vec<AgentPlan>,
+    /// Bot connections (`bots.count` scaled like the agents, rounding up).
+    pub bots: u32,
     /// When arrivals end, milliseconds.
     pub arrivals_end_ms: u64,
     /// When the run ends (arrivals end + drain), milliseconds.
@@ -749,8 +751,9 @@ impl Scenario {
         Ok(())
     }
 
-    /// Draws the whole run. `scale` multiplies the arrival rate and the number of agents in
-    /// every group (rounded up), so a scenario can be rehearsed bigger or smaller.
+    /// Draws the whole run. `scale` multiplies the arrival rate, the number of agents in every
+    /// group and the number of bots (rounded up), so a scenario can be rehearsed bigger or
+    /// smaller.
     pub fn plan(&self, scale: f64) -> Plan {
         let mut root = Rng::new(self.seed);
         let mut arrivals = root.fork(1);
@@ -798,6 +801,7 @@ impl Scenario {
         Plan {
             customers,
             agents,
+            bots: (f64::from(self.bots.count) * scale).ceil() as u32,
             arrivals_end_ms,
             end_ms: arrivals_end_ms + (self.drain_secs * 1000.0) as u64,
         }
@@ -1037,6 +1041,13 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
             let plan = scenario.plan(1.0);
             assert_eq!(plan, scenario.plan(1.0), "{name}: same seed, same plan");
+            let doubled = scenario.plan(2.0);
+            assert_eq!(doubled.bots, 2 * scenario.bots.count, "{name}: bots scale");
+            assert_eq!(
+                doubled.agents.len(),
+                2 * plan.agents.len(),
+                "{name}: agents scale"
+            );
             assert!(!plan.customers.is_empty(), "{name}: nobody arrives");
             let expected = scenario.arrivals.expected_total();
             let drawn = plan.customers.len() as f64;

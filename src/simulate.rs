@@ -510,7 +510,7 @@ impl<'a> Sim<'a> {
             effects: Vec::new(),
             customers,
             humans,
-            bots: scenario.bots.count,
+            bots: plan.bots,
             unmatched_wait: None,
             waiting: 0,
             peak_waiting: PeakWaiting {

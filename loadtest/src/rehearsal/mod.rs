@@ -245,7 +245,7 @@ impl Rehearsal {
             )));
         }
         let bots = &self.scenario.bots;
-        for n in 1..=bots.count {
+        for n in 1..=rules.plan.bots {
             let sub = format!("bot-{n}");
             let token = self.token(&sub, "bot", Default::default(), bots.capacity, true);
             let link = cast.link(Role::Bot, sub, endpoint("/v1/agent", token), &shared);
@@ -312,7 +312,7 @@ impl Rehearsal {
             spawned: self.options.spawn,
             customers: plan.customers.len(),
             agents: plan.agents.len(),
-            bots: bots.count as usize,
+            bots: plan.bots as usize,
             connectors: self.keys.len(),
             arrivals_end_secs: plan.arrivals_end_ms as f64 / 1000.0,
             end_secs: plan.end_ms as f64 / 1000.0,
