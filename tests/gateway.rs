@@ -574,22 +574,12 @@ async fn graceful_shutdown_turns_readiness_off_and_closes_every_socket_with_1001
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resent_message_is_recognised_however_busy_the_connector_is() {
     let server = Server::start(test_config()).await;
-    let (mut connector, _) = Client::connector(&server.addr).await;
-    let token = server.token("default", "alice", "agent", &[("general", 5)], 1);
-    let (mut agent, _) = Client::agent(&server.addr, &token).await;
-    say(
-        &mut connector,
-        "a",
-        "a-1",
-        "在吗",
-        customer("c1", "standard"),
-    )
-    .await;
-    let offer = agent.expect("offer").await;
-    let a = id_of(&offer);
-    agent
-        .send(json!({"type": "accept", "conversation": a}))
-        .await;
+    let Served {
+        mut connector,
+        mut agent,
+        conversation: a,
+        ..
+    } = alice_serves_conv_1(&server).await;
     // More messages in another conversation than any per-connector window would hold.
     for n in 0..1100 {
         say(
@@ -603,14 +593,14 @@ async fn a_resent_message_is_recognised_however_busy_the_connector_is() {
     }
     let resent = connector
         .send(json!({
-            "type": "customer_message", "conversation": "a", "message_id": "a-1",
-            "text": "在吗", "customer": customer("c1", "standard"), "channel": "app"
+            "type": "customer_message", "conversation": "conv-1", "message_id": "m1",
+            "text": "你好", "customer": customer("c1", "standard"), "channel": "app"
         }))
         .await;
     let error = connector.expect("error").await;
     assert_eq!(error["code"], "duplicate");
     assert_eq!(error["seq"], resent);
-    assert_eq!(error["conversation"], "a");
+    assert_eq!(error["conversation"], "conv-1");
 
     // The agent's side: a resent reply is refused too, and the customer sees each reply once.
     for message_id in ["r-1", "r-1", "r-2"] {
@@ -623,7 +613,7 @@ async fn a_resent_message_is_recognised_however_busy_the_connector_is() {
         let mut replies = Vec::new();
         while replies.len() < 2 {
             let reply = connector.expect("reply").await;
-            if reply["conversation"] == "a" {
+            if reply["conversation"] == "conv-1" {
                 replies.push(reply);
             }
         }
@@ -635,15 +625,15 @@ async fn a_resent_message_is_recognised_however_busy_the_connector_is() {
     // A new message after the window moved on is still delivered, not mistaken for a resend.
     say(
         &mut connector,
-        "a",
-        "a-2",
+        "conv-1",
+        "m2",
         "谢谢",
         customer("c1", "standard"),
     )
     .await;
     let delivered = loop {
         let frame = agent.expect("customer_message").await;
-        if frame["message_id"] == "a-2" {
+        if frame["message_id"] == "m2" {
             break frame;
         }
     };
