@@ -45,7 +45,9 @@ struct Served {
     joined: Value,
 }
 
-async fn alice_serves_conv_1(server: &Server) -> Served {
+/// A connector, and agent alice (capacity 1, skill general) holding an offer of the connector's
+/// conversation `conv-1`: (connector, its welcome, agent, its welcome, agent token, offer).
+async fn alice_offered_conv_1(server: &Server) -> (Client, Value, Client, Value, String, Value) {
     let (mut connector, connector_welcome) = Client::connector(&server.addr).await;
     let token = server.token("default", "alice", "agent", &[("general", 5)], 1);
     let (mut agent, agent_welcome) = Client::agent(&server.addr, &token).await;
@@ -58,6 +60,19 @@ async fn alice_serves_conv_1(server: &Server) -> Served {
     )
     .await;
     let offer = agent.expect("offer").await;
+    (
+        connector,
+        connector_welcome,
+        agent,
+        agent_welcome,
+        token,
+        offer,
+    )
+}
+
+async fn alice_serves_conv_1(server: &Server) -> Served {
+    let (mut connector, connector_welcome, mut agent, agent_welcome, token, offer) =
+        alice_offered_conv_1(server).await;
     let conversation = id_of(&offer);
     agent
         .send(json!({"type": "accept", "conversation": conversation}))
@@ -258,11 +273,12 @@ async fn a_connector_that_reconnects_gets_what_it_missed_exactly_once() {
     drop(connector);
 
     for n in 1..=3 {
-        agent
+        let sent = agent
             .send(json!({"type": "message", "conversation": conversation,
                          "message_id": format!("a{n}"), "text": format!("第{n}条")}))
             .await;
-        agent.expect("ack").await;
+        // The ack that covers this message (an earlier one, e.g. the accept's, may come first).
+        while agent.expect("ack").await["seq"].as_u64() < Some(sent) {}
     }
     let mut connector = connect(&server.addr, "/v1/connector", CONNECTOR_KEY)
         .await
@@ -532,18 +548,7 @@ async fn graceful_shutdown_turns_readiness_off_and_closes_every_socket_with_1001
     let mut server = Server::start(config).await;
     assert_eq!(server.admin_get("/readyz").await.0, 200);
     assert_eq!(server.admin_get("/healthz").await.0, 200);
-    let (mut connector, _) = Client::connector(&server.addr).await;
-    let token = server.token("default", "alice", "agent", &[("general", 5)], 1);
-    let (mut agent, _) = Client::agent(&server.addr, &token).await;
-    say(
-        &mut connector,
-        "conv-1",
-        "m1",
-        "你好",
-        customer("c1", "standard"),
-    )
-    .await;
-    let offer = agent.expect("offer").await;
+    let (mut connector, _, mut agent, _, _, offer) = alice_offered_conv_1(&server).await;
 
     server.signal(Stop::Graceful);
     // While draining, readiness says 503 and existing sockets are still served.
