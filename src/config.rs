@@ -656,6 +656,8 @@ pub struct TimingConfig {
     pub offer_timeout_secs: u32,
     /// After this many offer timeouts in a row an agent is set away.
     pub max_missed_offers: u32,
+    /// An agent who refused a conversation is not offered it again for this long.
+    pub refusal_cooldown_secs: u32,
     /// A disconnected agent's conversations are held this long for a reconnect.
     pub agent_grace_secs: u32,
     /// An agent's slot stays taken this long after a conversation ends.
@@ -677,6 +679,7 @@ impl Default for TimingConfig {
         TimingConfig {
             offer_timeout_secs: 15,
             max_missed_offers: 3,
+            refusal_cooldown_secs: 30,
             agent_grace_secs: 30,
             wrap_up_secs: 10,
             idle_close_secs: 900,
@@ -693,6 +696,7 @@ impl TimingConfig {
         let at_least_one = [
             ("offer_timeout_secs", self.offer_timeout_secs),
             ("max_missed_offers", self.max_missed_offers),
+            ("refusal_cooldown_secs", self.refusal_cooldown_secs),
             ("queue_update_interval_ms", self.queue_update_interval_ms),
         ];
         for (name, value) in at_least_one {

@@ -81,6 +81,7 @@ fn tenant(reserved_share: f64) -> TenantConfig {
     config.timing.idle_close_secs = 60;
     config.timing.sticky_wait_secs = 3;
     config.timing.max_missed_offers = 2;
+    config.timing.refusal_cooldown_secs = 10;
     config
 }
 
@@ -394,7 +395,7 @@ fn check_order(
         let Some(x) = router.conversation(x_id) else {
             continue;
         };
-        if x.excluded.contains(&agent) {
+        if router.refusal_holds_back(x_id, agent) {
             continue;
         }
         if x.lane == Lane::Vip && y.lane != Lane::Vip {

@@ -217,26 +217,87 @@ fn an_unanswered_offer_moves_on_and_three_misses_set_the_agent_away() {
     assert_eq!(s.router.agent(a(1)).unwrap().status, AgentStatus::Away);
 }
 
-#[test]
-fn a_rejected_offer_goes_to_the_next_agent_and_never_back() {
+fn one_queue_no_reserve() -> Script {
     let mut config = default_tenant();
     config.routes.clear();
     config.vip.reserved_share = 0.0;
-    let mut s = Script::new(&config);
+    Script::new(&config)
+}
+
+#[test]
+fn a_rejected_offer_goes_to_someone_who_never_refused_it_first() {
+    let mut s = one_queue_no_reserve();
     s.agent(1, &["general"], 5);
     s.arrive(1, customer("a"));
     s.agent(2, &["general"], 5);
     let fx = s.reject(1, 1);
     assert_eq!(offers(&fx), vec![(a(2), c(1))]);
     let fx = s.reject(2, 1);
-    assert!(
-        offers(&fx).is_empty(),
-        "both refused it: it waits for someone new"
-    );
+    assert!(offers(&fx).is_empty(), "both refused it just now: it waits");
     assert_eq!(s.state(1), Some(State::Waiting));
+    s.advance(29_000);
     let fx = s.agent(3, &["general"], 5);
     assert_eq!(offers(&fx), vec![(a(3), c(1))]);
     assert_eq!(refusals(&s.accept(1, 1)), vec![RefusalCode::NotOffered]);
+    // Agent 3 refuses too, once the first two refusals' cooldown (30 s) ran out: the customer
+    // goes back to one of them rather than wait for a fourth agent.
+    s.advance(1_000);
+    let fx = s.reject(3, 1);
+    let offered = offers(&fx);
+    assert_eq!(offered.len(), 1, "offered again at once: {fx:?}");
+    assert_ne!(
+        offered[0].0,
+        a(3),
+        "not to the agent who refused a moment ago"
+    );
+}
+
+#[test]
+fn a_lone_agent_who_rejects_is_offered_it_again_after_the_cooldown() {
+    let mut s = one_queue_no_reserve();
+    s.agent(1, &["general"], 5);
+    s.arrive(1, customer("night shift"));
+    assert!(offers(&s.reject(1, 1)).is_empty());
+    assert!(
+        offers(&s.advance(29_999)).is_empty(),
+        "held back for the cooldown"
+    );
+    assert_eq!(s.state(1), Some(State::Waiting));
+    let fx = s.advance(1);
+    assert_eq!(
+        offers(&fx),
+        vec![(a(1), c(1))],
+        "offered again once it ends"
+    );
+    s.accept(1, 1);
+    assert_eq!(s.state(1), Some(State::Assigned));
+}
+
+#[test]
+fn an_agent_set_away_after_missed_offers_is_offered_them_when_back() {
+    let mut s = one_queue_no_reserve();
+    s.agent(1, &["general"], 5);
+    for id in 1..=3 {
+        assert_eq!(offers(&s.arrive(id, customer("c"))), vec![(a(1), c(id))]);
+    }
+    // Three offers time out together: the agent is set away, the customers wait.
+    let fx = s.advance(15_000);
+    assert!(fx.contains(&Effect::AgentStatusChanged {
+        agent: a(1),
+        status: AgentStatus::Away,
+        reason: StatusReason::MissedOffers
+    }));
+    assert!(offers(&fx).is_empty());
+    // Back within the cooldown: nothing yet, then everything it missed once the cooldown ends.
+    s.advance(10_000);
+    let fx = s.run(Command::SetStatus {
+        agent: a(1),
+        status: AgentStatus::Available,
+        reason: StatusReason::Requested,
+    });
+    assert!(offers(&fx).is_empty());
+    let fx = s.advance(20_000);
+    assert_eq!(offers(&fx), vec![(a(1), c(1)), (a(1), c(2)), (a(1), c(3))]);
 }
 
 #[test]

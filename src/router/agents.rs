@@ -137,12 +137,14 @@ impl AgentIndex {
         self.entries.remove(entry)
     }
 
-    /// The best agent not in `excluded`.
-    pub fn best(&self, excluded: &[AgentId]) -> Option<AgentId> {
-        self.entries
-            .iter()
-            .map(|e| e.agent)
-            .find(|a| !excluded.contains(a))
+    /// The best agent.
+    pub fn first(&self) -> Option<AgentId> {
+        self.entries.first().map(|e| e.agent)
+    }
+
+    /// The best agent that `allowed` accepts.
+    pub fn best(&self, mut allowed: impl FnMut(AgentId) -> bool) -> Option<AgentId> {
+        self.entries.iter().map(|e| e.agent).find(|a| allowed(*a))
     }
 
     /// Whether this exact entry is indexed.

@@ -16,6 +16,8 @@
 //! - **Agent choice**: lowest utilisation, then longest since the last offer, then the higher skill
 //!   level ([`agents::AgentIndex`]).
 //! - **Offers** time out and move on; agents who miss too many in a row are set away.
+//! - **Refusals** (reject, timeout, transfer to a queue) hold the agent back from that
+//!   conversation for the cooldown; after it they are a last resort ([`refusals`]).
 //! - **Disconnects** hold conversations for a grace period; after it they go back to the head of
 //!   their lane with their original wait time.
 //! - **Sticky routing**: a returning customer is held briefly for their previous agent.
@@ -25,14 +27,15 @@
 //! - a conversation is held by at most one agent, and that agent lists it exactly once;
 //! - every open conversation is in exactly one state, and a waiting one is in exactly one queue
 //!   (or held for its previous agent): none is lost;
-//! - work-conserving: nobody waits in a queue while an eligible agent it has not refused has a free
-//!   slot it may take.
+//! - work-conserving: nobody waits in a queue while an eligible agent has a free slot it may take,
+//!   unless that agent refused the conversation less than `refusal_cooldown_secs` ago.
 
 pub mod agents;
 pub mod ewt;
 pub mod extract;
 pub mod human_request;
 pub mod policy;
+pub mod refusals;
 pub mod sentiment;
 pub mod sticky;
 pub mod table;
@@ -53,6 +56,7 @@ use sentiment::{LexiconScorer, SentimentScorer};
 use agents::{Agent, AgentIndex};
 use ewt::ServiceRate;
 use policy::{Policy, Ranking};
+use refusals::{Refusal, Refusals};
 use sticky::{customer_key, RecentAgents};
 use table::Table;
 use timers::{Timer, Timers};
@@ -62,9 +66,6 @@ use waiting::{WaitKey, Waiter, WaitingQueue};
 /// How many waiting conversations one dispatch looks past when the ones ahead refused every free
 /// agent (each conversation remembers the agents that rejected it or let its offer time out).
 pub const SCAN_LIMIT: usize = 64;
-
-/// How many refusing agents a conversation remembers; older refusals are forgotten first.
-pub const MAX_EXCLUDED: usize = 8;
 
 /// Bots are ranked without skill levels: every bot entry carries this one.
 const BOT_LEVEL: u8 = 10;
@@ -91,7 +92,7 @@ struct Conversation {
     wait_key: Option<WaitKey>,
     /// Bumped on every state change so stale timers are ignored.
     epoch: u32,
-    excluded: Vec<AgentId>,
+    refusals: Refusals,
     sticky_for: Option<AgentId>,
     /// The first estimate the customer was given (carried over from their `Waiter`).
     predicted_ms: Option<Millis>,
@@ -126,8 +127,8 @@ pub struct ConversationView<'a> {
     pub agent: Option<AgentId>,
     /// When it started waiting.
     pub waiting_since: Millis,
-    /// Agents that refused it.
-    pub excluded: &'a [AgentId],
+    /// Agents that refused it, oldest first, with when.
+    pub refusals: &'a [Refusal],
     /// The previous agent it is held for, if any.
     pub held_for: Option<AgentId>,
     /// Taken back from an agent who left: waits at the head of its lane.
@@ -394,7 +395,7 @@ impl Router {
             priority: c.ranking.priority,
             agent: c.agent,
             waiting_since: c.waiting_since,
-            excluded: &c.excluded,
+            refusals: c.refusals.as_slice(),
             held_for: c.sticky_for,
             rescued: c.rank == 0,
             sentiment: c.sentiment,
@@ -476,6 +477,15 @@ impl Router {
         counts
     }
 
+    /// Whether `agent` refused conversation `id` less than the refusal cooldown ago, so it is not
+    /// offered to them now even if nobody else can take it.
+    pub fn refusal_holds_back(&self, id: ConversationId, agent: AgentId) -> bool {
+        self.conversations.get(&id).is_some_and(|c| {
+            c.refusals
+                .cooling(agent, self.now, self.policy.refusal_cooldown_ms)
+        })
+    }
+
     /// The current time as the router knows it (the latest `now` it was given).
     pub fn now(&self) -> Millis {
         self.now
@@ -525,7 +535,7 @@ impl Router {
             rank: 1,
             wait_key: None,
             epoch: 0,
-            excluded: Vec::new(),
+            refusals: Refusals::default(),
             sticky_for: None,
             predicted_ms: None,
             answered: false,
@@ -548,7 +558,7 @@ impl Router {
             .policy
             .handoff
             .bot_first
-            .then(|| self.bots.best(&[]))
+            .then(|| self.bots.first())
             .flatten();
         match (bot, trigger) {
             (Some(_), Some(reason)) => self.hand_off(id, reason, out),
@@ -1107,8 +1117,8 @@ impl Router {
                 self.release(agent, id);
                 if let Some(c) = self.conversations.get_mut(&id) {
                     c.queue = queue;
-                    exclude(&mut c.excluded, agent);
                 }
+                self.note_refusal(agent, id);
                 self.requeue(id, out);
             }
             TransferTarget::Agent(to) => {
@@ -1218,7 +1228,7 @@ impl Router {
         if !self.holds(agent, id, State::Assigned, out) {
             return;
         }
-        let Some(bot) = self.bots.best(&[]) else {
+        let Some(bot) = self.bots.first() else {
             refuse(
                 out,
                 Requester::Agent(agent),
@@ -1265,6 +1275,13 @@ impl Router {
                 Timer::QueueUpdates => {
                     self.queue_updates_armed = false;
                     self.send_queue_updates(out);
+                }
+                Timer::CooldownEnd(id) => {
+                    if let Some(c) = self.conversations.get(&id) {
+                        if c.wait_key.is_some() {
+                            mark(&mut self.dirty, c.queue);
+                        }
+                    }
                 }
             }
         }
@@ -1487,10 +1504,21 @@ impl Router {
     /// An offer the agent did not take (rejected or timed out) goes back to waiting.
     fn take_back(&mut self, agent: AgentId, id: ConversationId, out: &mut Vec<Effect>) {
         self.release(agent, id);
-        if let Some(c) = self.conversations.get_mut(&id) {
-            exclude(&mut c.excluded, agent);
-        }
+        self.note_refusal(agent, id);
         self.requeue(id, out);
+    }
+
+    /// Holds `agent` back from `id` for the cooldown, and makes sure the conversation is looked at
+    /// again when it ends: the refuser may be the only one who can take it.
+    fn note_refusal(&mut self, agent: AgentId, id: ConversationId) {
+        let now = self.now;
+        if let Some(c) = self.conversations.get_mut(&id) {
+            c.refusals.record(agent, now);
+            self.timers.set(
+                now + self.policy.refusal_cooldown_ms,
+                Timer::CooldownEnd(id),
+            );
+        }
     }
 
     fn withdraw(
@@ -1671,7 +1699,7 @@ impl Router {
                     c.rank = 0;
                     self.requeue(conversation, out);
                 }
-                State::WithBot => match self.bots.best(&[]) {
+                State::WithBot => match self.bots.first() {
                     Some(bot) => self.give_to_bot(conversation, bot, out),
                     None => self.hand_off(conversation, HandoffReason::BotUnavailable, out),
                 },
@@ -1790,6 +1818,7 @@ impl Router {
 
     fn dispatch_queue(&mut self, queue: QueueId, out: &mut Vec<Effect>) {
         let q = usize::from(queue.0);
+        let cooldown_ms = self.policy.refusal_cooldown_ms;
         loop {
             let non_vip_ok = self.non_vip_allowed();
             let index = &self.index[q];
@@ -1802,12 +1831,11 @@ impl Router {
                     self.reserve_blocked = true;
                     break;
                 }
-                let excluded: &[AgentId] = self
-                    .conversations
-                    .get(&id)
-                    .map(|c| c.excluded.as_slice())
-                    .unwrap_or(&[]);
-                if let Some(agent) = index.best(excluded) {
+                let chosen = match self.conversations.get(&id) {
+                    Some(c) => c.refusals.choose(index, self.now, cooldown_ms),
+                    None => index.first(),
+                };
+                if let Some(agent) = chosen {
                     pick = Some((id, agent));
                     break;
                 }
@@ -1971,7 +1999,8 @@ impl Router {
                 "queues hold {in_queues}, conversations say {queued}"
             ));
         }
-        // Work-conserving: nobody waits while an agent it has not refused could take it.
+        // Work-conserving: nobody waits while an agent has a free slot it may take, unless that
+        // agent refused it within the cooldown.
         let non_vip_ok = self.reserve.non_vip_allowed(share);
         for (q, waiting) in self.waiting.iter().enumerate() {
             if waiting.len() > SCAN_LIMIT {
@@ -1981,12 +2010,7 @@ impl Router {
                 if key.lane == Lane::Standard && !non_vip_ok {
                     continue;
                 }
-                let excluded = self
-                    .conversations
-                    .get(&id)
-                    .map(|c| c.excluded.as_slice())
-                    .unwrap_or(&[]);
-                if let Some(agent) = self.index[q].best(excluded) {
+                if let Some(agent) = self.index[q].best(|a| !self.refusal_holds_back(id, a)) {
                     return Err(format!("{id:?} waits while {agent:?} has a free slot"));
                 }
             }
@@ -2036,16 +2060,6 @@ fn push_bounded<T>(buffer: &mut VecDeque<T>, limit: usize, item: T) {
         buffer.pop_front();
     }
     buffer.push_back(item);
-}
-
-fn exclude(excluded: &mut Vec<AgentId>, agent: AgentId) {
-    if excluded.contains(&agent) {
-        return;
-    }
-    if excluded.len() >= MAX_EXCLUDED {
-        excluded.remove(0);
-    }
-    excluded.push(agent);
 }
 
 fn mark(dirty: &mut Vec<QueueId>, queue: QueueId) {

@@ -47,6 +47,8 @@ pub struct Policy {
     pub offer_timeout_ms: Millis,
     /// Offer timeouts in a row before an agent is set away.
     pub max_missed_offers: u32,
+    /// How long a refusal holds the agent back from that conversation.
+    pub refusal_cooldown_ms: Millis,
     /// Disconnect grace period.
     pub grace_ms: Millis,
     /// Wrap-up time.
@@ -117,6 +119,7 @@ impl Policy {
             vip_reserved_share: config.vip.reserved_share,
             offer_timeout_ms: secs(timing.offer_timeout_secs),
             max_missed_offers: timing.max_missed_offers,
+            refusal_cooldown_ms: secs(timing.refusal_cooldown_secs),
             grace_ms: secs(timing.agent_grace_secs),
             wrap_up_ms: secs(timing.wrap_up_secs),
             idle_ms: secs(timing.idle_close_secs),

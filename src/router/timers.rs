@@ -2,8 +2,9 @@
 //!
 //! Owner: the router. Cancelling is lazy: a timer names the epoch of the entity it was set for and
 //! is ignored if that entity has moved on. Bound: at most one live timer per conversation and per
-//! agent, plus stale ones that fire (harmlessly) within the longest configured timeout — so at most
-//! (timers set per second) × (longest timeout) entries are held.
+//! agent, plus one per refusal still in its cooldown, plus stale ones that fire (harmlessly)
+//! within the longest configured timeout — so at most (timers set per second) × (longest timeout)
+//! entries are held.
 //!
 //! Most timers are "now + a fixed duration of their kind", so each kind's deadlines arrive in
 //! order: they go to a FIFO per kind, O(1) to set and to fire. A deadline earlier than its FIFO's
@@ -32,9 +33,11 @@ pub enum Timer {
     Grace(AgentId, u32),
     /// Recompute queue positions and estimated waits.
     QueueUpdates,
+    /// A refusal's cooldown ends: the refuser may be the only one who can take it.
+    CooldownEnd(ConversationId),
 }
 
-const KINDS: usize = 6;
+const KINDS: usize = 7;
 
 impl Timer {
     fn kind(&self) -> usize {
@@ -45,6 +48,7 @@ impl Timer {
             Timer::Idle(..) => 3,
             Timer::Grace(..) => 4,
             Timer::QueueUpdates => 5,
+            Timer::CooldownEnd(..) => 6,
         }
     }
 }
