@@ -26,7 +26,7 @@ async fn customer_bot_handoff_agent_reply_close() {
             "customer": customer, "channel": "app"
         }))
         .await;
-    assert_eq!(connector.expect("ack").await["seq"], seq);
+    assert_eq!(connector.expect_ack(seq).await["seq"], seq);
 
     // The bot gets the conversation with the opening message.
     let offer = bot.expect("offer").await;

@@ -28,9 +28,9 @@ fn full_customer_message() -> CustomerMessage {
         conversation: "app:c-88123".into(),
         message_id: "m-1".into(),
         text: "我的快递三天没动了 \"quoted\" \\ \n tab\t and emoji 📦".into(),
-        customer: vip_customer(),
-        channel: "app".into(),
-        language: "zh".into(),
+        customer: Some(vip_customer()),
+        channel: Some("app".into()),
+        language: Some("zh".into()),
         intent: Some("logistics".into()),
         order_value: Some(25_900),
         sentiment: Some(-0.3),
@@ -44,14 +44,14 @@ fn minimal_customer_message() -> CustomerMessage {
         conversation: "c".into(),
         message_id: "m".into(),
         text: "hi".into(),
-        customer: Customer {
+        customer: Some(Customer {
             id: "u".into(),
             tier: Tier::Standard,
             tags: vec![],
             name: None,
-        },
-        channel: "web".into(),
-        language: DEFAULT_LANGUAGE.into(),
+        }),
+        channel: Some("web".into()),
+        language: None,
         intent: None,
         order_value: None,
         sentiment: None,
@@ -457,7 +457,7 @@ fn vip_level_defaults_to_one() {
     let ClientMessage::CustomerMessage(msg) = decode_one(frame, ClientRole::Connector) else {
         panic!("wrong type");
     };
-    assert_eq!(msg.customer.tier, Tier::Vip(1));
+    assert_eq!(msg.customer.as_ref().map(|c| c.tier), Some(Tier::Vip(1)));
 }
 
 #[test]
@@ -465,8 +465,12 @@ fn limits_are_inclusive() {
     let mut msg = minimal_customer_message();
     msg.text = "字".repeat(MAX_TEXT_CHARS).into();
     msg.conversation = "c".repeat(MAX_ID_LEN);
-    msg.customer.tags = vec!["t".repeat(MAX_ID_LEN); MAX_TAGS];
-    msg.customer.name = Some("名".repeat(MAX_NAME_CHARS).into());
+    let customer = msg
+        .customer
+        .as_mut()
+        .expect("the example describes the customer");
+    customer.tags = vec!["t".repeat(MAX_ID_LEN); MAX_TAGS];
+    customer.name = Some("名".repeat(MAX_NAME_CHARS).into());
     msg.sentiment = Some(-1.0);
     let msg = ClientMessage::CustomerMessage(msg);
     assert_eq!(decode_one(&encode_client(&msg), ClientRole::Connector), msg);
@@ -682,12 +686,6 @@ fn bad_inputs() -> Vec<(&'static str, ClientRole, String, Expect)> {
             Message(MissingField, Some(2)),
         ),
         (
-            "missing customer",
-            Connector,
-            cm(&["customer"], None),
-            Message(MissingField, Some(2)),
-        ),
-        (
             "missing customer.id",
             Connector,
             cm(&["customer", "id"], None),
@@ -697,12 +695,6 @@ fn bad_inputs() -> Vec<(&'static str, ClientRole, String, Expect)> {
             "missing customer.tier",
             Connector,
             cm(&["customer", "tier"], None),
-            Message(MissingField, Some(2)),
-        ),
-        (
-            "missing channel",
-            Connector,
-            cm(&["channel"], None),
             Message(MissingField, Some(2)),
         ),
         (
@@ -1245,7 +1237,10 @@ fn error_messages_name_the_field() {
             customer_message_with(&["conversation"], Some(json!(""))),
             "conversation",
         ),
-        (customer_message_with(&["channel"], None), "channel"),
+        (
+            customer_message_with(&["channel"], Some(json!(""))),
+            "channel",
+        ),
         (
             customer_message_with(&["sentiment"], Some(json!(0.25))).replace("0.25", "1e999"),
             "sentiment",
@@ -1680,14 +1675,14 @@ fn any_customer_message() -> impl Strategy<Value = CustomerMessage> {
                     conversation,
                     message_id,
                     text: body.into(),
-                    customer: Customer {
+                    customer: Some(Customer {
                         id: id.into(),
                         tier,
                         tags,
                         name: name.map(Into::into),
-                    },
-                    channel: "app".into(),
-                    language: "en".into(),
+                    }),
+                    channel: Some("app".into()),
+                    language: Some("en".into()),
                     intent: None,
                     order_value,
                     sentiment,

@@ -658,7 +658,11 @@ fn agents_cannot_act_on_conversations_that_are_not_theirs() {
     let other = if holder == a(1) { 2 } else { 1 };
     assert_eq!(refusals(&s.accept(other, 1)), vec![RefusalCode::NotOffered]);
     assert_eq!(refusals(&s.close(other, 1)), vec![RefusalCode::NotAssigned]);
-    assert_eq!(refusals(&s.accept(7, 99)), vec![RefusalCode::NotOffered]);
+    assert_eq!(
+        refusals(&s.accept(other, 99)),
+        vec![RefusalCode::UnknownConversation]
+    );
+    assert_eq!(refusals(&s.accept(7, 1)), vec![RefusalCode::UnknownAgent]);
     assert_eq!(
         refusals(&s.run(Command::AgentDisconnect { agent: a(42) })),
         vec![RefusalCode::UnknownAgent]
@@ -667,6 +671,55 @@ fn agents_cannot_act_on_conversations_that_are_not_theirs() {
         refusals(&s.arrive(1, customer("dup"))),
         vec![RefusalCode::DuplicateConversation]
     );
+}
+
+#[test]
+fn refusals_say_whether_the_agent_is_offline_or_the_conversation_ended() {
+    let mut s = one_queue_no_reserve();
+    s.agent(1, &["general"], 2);
+    s.arrive(1, customer("a"));
+    s.arrive(2, customer("b"));
+    s.accept(1, 1);
+    s.accept(1, 2);
+    // Closed by the agent: in wrap-up it has ended already.
+    s.close(1, 1);
+    assert_eq!(
+        refusals(&s.close(1, 1)),
+        vec![RefusalCode::ConversationEnded]
+    );
+    s.advance(10_000);
+    assert_eq!(s.state(1), None, "wrap-up over, forgotten");
+    let message = |s: &mut Script, id| {
+        s.run(Command::AgentMessage {
+            agent: a(1),
+            conversation: c(id),
+            message: Message::text("还在吗"),
+        })
+    };
+    assert_eq!(
+        refusals(&message(&mut s, 1)),
+        vec![RefusalCode::ConversationEnded]
+    );
+    assert_eq!(
+        refusals(&s.accept(1, 1)),
+        vec![RefusalCode::ConversationEnded]
+    );
+    assert_eq!(
+        refusals(&message(&mut s, 77)),
+        vec![RefusalCode::UnknownConversation]
+    );
+    // Offline: every conversation command is refused as not logged in.
+    s.run(Command::SetStatus {
+        agent: a(1),
+        status: AgentStatus::Offline,
+        reason: StatusReason::Requested,
+    });
+    assert_eq!(refusals(&s.accept(1, 2)), vec![RefusalCode::UnknownAgent]);
+    assert_eq!(
+        refusals(&message(&mut s, 2)),
+        vec![RefusalCode::UnknownAgent]
+    );
+    assert_eq!(refusals(&s.close(1, 2)), vec![RefusalCode::UnknownAgent]);
 }
 
 #[test]

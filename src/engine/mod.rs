@@ -16,6 +16,7 @@
 //! The shard thread never blocks on a socket and nothing holds a lock across an `.await`: the
 //! only way in is the inbox, the only way out is `try_send` on outboxes.
 
+mod clock;
 mod deliver;
 pub mod observe;
 mod shard;
@@ -108,8 +109,10 @@ pub enum ShardInput {
         tenant: usize,
         /// The connection.
         conn: u64,
-        /// The messages.
+        /// The messages (none for a frame of pings).
         messages: Vec<ClientMessage>,
+        /// The highest seq the frame carried, pings included: acked once the messages are done.
+        through: u64,
         /// When the frame was read, for the handoff latency.
         received: std::time::Instant,
     },

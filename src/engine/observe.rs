@@ -327,7 +327,7 @@ impl TenantObserver {
             }
             self.history.push_back(HistoryPoint {
                 second,
-                t: 0,
+                t: second * 1000,
                 waiting: total_waiting,
                 messages_per_sec,
             });
@@ -418,19 +418,12 @@ pub struct AgentsView {
 pub struct HistoryPoint {
     #[serde(skip)]
     second: u64,
-    /// Unix milliseconds; filled in by the admin API, which knows the wall clock.
+    /// Unix milliseconds (the shard's clock, to the second).
     pub t: u64,
     /// Conversations waiting for a human.
     pub waiting: u64,
     /// Client messages per second.
     pub messages_per_sec: f64,
-}
-
-impl HistoryPoint {
-    /// Seconds since the shard started.
-    pub fn second(&self) -> u64 {
-        self.second
-    }
 }
 
 /// One tenant in `GET /api/v1/stats`.
@@ -476,7 +469,7 @@ pub struct ShardSnapshot {
     pub tenants: Vec<TenantStats>,
     /// Their agents.
     pub agents: Vec<AgentRow>,
-    /// Milliseconds since the shard started, when published.
+    /// Unix ms by the shard's clock, when published.
     pub at_ms: Millis,
 }
 

@@ -13,17 +13,20 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use prometheus::{Histogram, IntCounter, IntGauge};
 
+use super::clock::WallClock;
 use super::observe::{AgentRow, ShardSnapshot, Snapshots, TenantObserver};
 use super::{AdminQuery, ConversationInfo, Identity, Outbox, ShardInput};
 use crate::config::{GatewayConfig, TenantConfig};
 use crate::metrics::Metrics;
 use crate::protocol::{
     encode_server, AgentStatus as WireStatus, ClientMessage, ErrorCode, ErrorReport, Hello,
-    ServerMessage, SessionRole, TransferTarget as WireTarget, Welcome, PROTOCOL_VERSION,
+    ServerMessage, SessionRole, TransferTarget as WireTarget, Welcome, DEFAULT_LANGUAGE,
+    PROTOCOL_VERSION,
 };
 use crate::router::{
-    AgentId, AgentLogin, AgentStatus, Command, ConnectorId, ConversationId, CustomerProfile,
-    Effect, Message, Millis, Role, Router, State, StatusReason, Tier, TransferTarget,
+    AgentId, AgentLogin, AgentStatus, Command, ConnectorId, ConversationId, CustomerDescription,
+    CustomerProfile, Effect, Message, Millis, ProfileUpdate, Role, Router, State, StatusReason,
+    Tier, TransferTarget,
 };
 
 /// Inputs handled per wake-up before timers and slow consumers get a look.
@@ -205,6 +208,8 @@ pub(super) struct Shard {
     pub(super) tenants: Vec<Tenant>,
     pub(super) gateway: GatewayConfig,
     inbox: Receiver<ShardInput>,
+    /// The router's time: Unix ms, never backwards.
+    clock: WallClock,
     started: Instant,
     stopping: bool,
     pub(super) metrics: Arc<Metrics>,
@@ -265,6 +270,7 @@ impl Shard {
             tenants,
             gateway,
             inbox,
+            clock: WallClock::start(),
             started: Instant::now(),
             stopping: false,
             commands: metrics.router_commands.with_label_values(&[&shard]),
@@ -279,7 +285,7 @@ impl Shard {
     }
 
     pub(super) fn now(&self) -> Millis {
-        self.started.elapsed().as_millis() as Millis
+        self.clock.now_ms()
     }
 
     pub(super) fn run(mut self) {
@@ -388,10 +394,11 @@ impl Shard {
                 tenant,
                 conn,
                 messages,
+                through,
                 received,
             } => {
                 self.received = Some(received);
-                self.client(tenant, conn, messages);
+                self.client(tenant, conn, messages, through);
                 self.received = None;
             }
             ShardInput::Admin(query) => self.admin(query),
@@ -613,6 +620,7 @@ impl Shard {
         if let (Peer::Agent(agent), Some(login)) = (peer, login) {
             self.apply(t, Command::AgentConnect { agent, login });
         }
+        self.owe_ack(t, peer, hello.seq);
     }
 
     fn detach(&mut self, t: usize, conn: u64) {
@@ -638,7 +646,7 @@ impl Shard {
         }
     }
 
-    fn client(&mut self, t: usize, conn: u64, messages: Vec<ClientMessage>) {
+    fn client(&mut self, t: usize, conn: u64, messages: Vec<ClientMessage>, through: u64) {
         let Some(peer) = self
             .tenants
             .get(t)
@@ -646,11 +654,9 @@ impl Shard {
         else {
             return;
         };
-        let mut last_seq = None;
         let second = self.now() / 1000;
         for message in messages {
             let seq = message.seq();
-            last_seq = Some(seq);
             if let Some(tenant) = self.tenants.get_mut(t) {
                 tenant.current = Some((peer, seq));
                 tenant.observer.messages.add(second, 0);
@@ -663,15 +669,18 @@ impl Shard {
         if let Some(tenant) = self.tenants.get_mut(t) {
             tenant.current = None;
         }
-        if let Some(seq) = last_seq {
-            match self
-                .acks
-                .iter_mut()
-                .find(|(at, p, _)| *at == t && *p == peer)
-            {
-                Some(pending) => pending.2 = pending.2.max(seq),
-                None => self.acks.push((t, peer, seq)),
-            }
+        self.owe_ack(t, peer, through);
+    }
+
+    /// Records that everything up to `seq` from `peer` is processed; sent at the batch's end.
+    fn owe_ack(&mut self, t: usize, peer: Peer, seq: u64) {
+        match self
+            .acks
+            .iter_mut()
+            .find(|(at, p, _)| *at == t && *p == peer)
+        {
+            Some(pending) => pending.2 = pending.2.max(seq),
+            None => self.acks.push((t, peer, seq)),
         }
     }
 
@@ -698,42 +707,59 @@ impl Shard {
                     tenant.refuse(ErrorCode::Duplicate, Some(m.conversation.clone()));
                     return;
                 }
+                let conversation_name = m.conversation.clone();
                 let router_message = Message {
                     text: Arc::from(m.text.into_inner()),
                     sentiment: m.sentiment,
                     id: Some(Arc::from(m.message_id)),
                 };
+                let update = ProfileUpdate {
+                    customer: m.customer.map(describe),
+                    channel: m.channel,
+                    language: m.language,
+                    intent: m.intent,
+                    order_value: m.order_value,
+                };
                 let (conversation, command) = match open {
-                    Some(conversation) => (
-                        conversation,
-                        Command::CustomerMessage {
+                    Some(conversation) => {
+                        let message = Command::CustomerMessage {
                             connector,
                             conversation,
                             message: router_message,
-                        },
-                    ),
+                        };
+                        if !update.is_empty() {
+                            let update = Box::new(update);
+                            self.apply(
+                                t,
+                                Command::UpdateProfile {
+                                    connector,
+                                    conversation,
+                                    update,
+                                },
+                            );
+                        }
+                        (conversation, message)
+                    }
                     None => {
+                        let profile = match opening_profile(update) {
+                            Ok(profile) => profile,
+                            Err(missing) => {
+                                tenant.refuse_because(
+                                    ErrorCode::MissingField,
+                                    missing,
+                                    Some(conversation_name),
+                                );
+                                return;
+                            }
+                        };
                         let conversation = ConversationId(tenant.next_conversation);
                         tenant.next_conversation += 1;
                         tenant.open.insert(key.clone(), conversation);
                         tenant.external.insert(conversation, key);
-                        let customer = m.customer;
                         let arrive = Command::Arrive {
                             conversation,
                             connector,
-                            profile: CustomerProfile {
-                                customer_id: customer.id.into_inner(),
-                                name: customer.name.map(|n| n.into_inner()),
-                                tier: match customer.tier {
-                                    crate::protocol::Tier::Standard => Tier::Standard,
-                                    crate::protocol::Tier::Vip(level) => Tier::Vip(level),
-                                },
-                                tags: customer.tags,
-                                intent: m.intent,
-                                channel: m.channel,
-                                language: m.language,
-                                order_value: m.order_value,
-                            },
+                            profile,
                             message: Some(router_message),
                         };
                         (conversation, arrive)
@@ -1129,6 +1155,16 @@ impl Tenant {
 
     /// Refuses the client message being applied.
     pub(super) fn refuse(&mut self, code: ErrorCode, conversation: Option<String>) {
+        self.refuse_because(code, code.description(), conversation);
+    }
+
+    /// Refuses the message being applied, saying why in `message`.
+    pub(super) fn refuse_because(
+        &mut self,
+        code: ErrorCode,
+        message: &str,
+        conversation: Option<String>,
+    ) {
         let Some((peer, seq)) = self.current else {
             return;
         };
@@ -1140,7 +1176,7 @@ impl Tenant {
             peer,
             &ServerMessage::Error(ErrorReport {
                 code,
-                message: code.description().to_string(),
+                message: message.to_string(),
                 seq: Some(seq),
                 index: None,
                 conversation,
@@ -1225,4 +1261,40 @@ impl Tenant {
             }
         }
     }
+}
+
+/// The router's description of a customer, from the wire's.
+fn describe(customer: crate::protocol::Customer) -> CustomerDescription {
+    CustomerDescription {
+        customer_id: customer.id.into_inner(),
+        name: customer.name.map(|n| n.into_inner()),
+        tier: match customer.tier {
+            crate::protocol::Tier::Standard => Tier::Standard,
+            crate::protocol::Tier::Vip(level) => Tier::Vip(level),
+        },
+        tags: customer.tags,
+    }
+}
+
+/// The profile of a conversation's opening message, which must describe the customer fully;
+/// Err names what is missing.
+fn opening_profile(update: ProfileUpdate) -> Result<CustomerProfile, &'static str> {
+    let customer = update
+        .customer
+        .ok_or("missing field `customer`: the message that opens a conversation needs it")?;
+    let channel = update
+        .channel
+        .ok_or("missing field `channel`: the message that opens a conversation needs it")?;
+    Ok(CustomerProfile {
+        customer_id: customer.customer_id,
+        name: customer.name,
+        tier: customer.tier,
+        tags: customer.tags,
+        intent: update.intent,
+        channel,
+        language: update
+            .language
+            .unwrap_or_else(|| DEFAULT_LANGUAGE.to_string()),
+        order_value: update.order_value,
+    })
 }

@@ -123,12 +123,12 @@ async fn serve(
         closing: close_rx,
         role,
         budget: ErrorBudget::new(gateway.error_budget_per_minute),
-        idle: HELLO_TIMEOUT,
+        silence: Silence::BeforeHello,
         last_seq: None,
         counters,
     };
     let hello = reader.hello().await;
-    reader.idle = heartbeat * 3;
+    reader.silence = Silence::AfterHello { heartbeat };
     if let Some(hello) = hello {
         let attach = ShardInput::Attach {
             tenant: route.tenant,
@@ -189,13 +189,39 @@ impl ErrorBudget {
     }
 }
 
+/// How long a connection may stay silent, and how it is closed when it does.
+#[derive(Debug, Clone, Copy)]
+enum Silence {
+    /// No hello yet: a client that never says hello is misbehaving, not merely cut off, so it
+    /// is told not to reconnect blindly (1008).
+    BeforeHello,
+    /// Three heartbeats without a frame: the link is probably dead; reconnect and resume (1001).
+    AfterHello { heartbeat: Duration },
+}
+
+impl Silence {
+    fn limit(self) -> Duration {
+        match self {
+            Silence::BeforeHello => HELLO_TIMEOUT,
+            Silence::AfterHello { heartbeat } => heartbeat * 3,
+        }
+    }
+
+    fn close(self) -> (u16, &'static str) {
+        match self {
+            Silence::BeforeHello => (1008, "hello deadline: no hello within 10 s"),
+            Silence::AfterHello { .. } => (1001, "heartbeat timeout"),
+        }
+    }
+}
+
 struct Reader {
     stream: SplitStream<Socket>,
     outbox: Outbox,
     closing: watch::Receiver<CloseOrder>,
     role: ClientRole,
     budget: ErrorBudget,
-    idle: Duration,
+    silence: Silence,
     last_seq: Option<u64>,
     counters: ConnMetrics,
 }
@@ -210,13 +236,13 @@ impl Reader {
     /// The next text frame, handling control frames, limits, idleness and close orders.
     async fn next(&mut self) -> Next {
         let read = tokio::select! {
-            read = tokio::time::timeout(self.idle, self.stream.next()) => read,
+            read = tokio::time::timeout(self.silence.limit(), self.stream.next()) => read,
             _ = self.closing.changed() => return Next::Stop,
         };
         match read {
             Err(_) => {
-                self.outbox
-                    .close(1001, "idle: no frame for three heartbeats");
+                let (code, reason) = self.silence.close();
+                self.outbox.close(code, reason);
                 Next::Stop
             }
             Ok(None) | Ok(Some(Ok(Message::Close(_)))) => Next::Stop,
@@ -336,6 +362,7 @@ impl Reader {
                     return;
                 }
             };
+            let acked_before = self.last_seq;
             let mut messages = Vec::with_capacity(decoded.len());
             for element in decoded {
                 let outcome = match element {
@@ -373,14 +400,17 @@ impl Reader {
                     }
                 }
             }
-            if messages.is_empty() {
+            // A frame of pings alone still goes to the shard, so their seqs are acked in order
+            // with everything before them.
+            let Some(through) = self.last_seq.filter(|_| self.last_seq != acked_before) else {
                 continue;
-            }
+            };
             self.counters.received.inc_by(messages.len() as u64);
             let input = ShardInput::Client {
                 tenant: route.tenant,
                 conn,
                 messages,
+                through,
                 received,
             };
             if !route.send(input).await {

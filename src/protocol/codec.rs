@@ -28,7 +28,7 @@ use serde_json::value::RawValue;
 
 use super::error::{ErrorCode, ProtocolError};
 use super::wire::{
-    AgentMessage, BotHandoff, BotResult, ClientMessage, ClientRole, ConversationRef,
+    AgentMessage, BotHandoff, BotResult, ClientMessage, ClientRole, ConversationRef, Customer,
     CustomerMessage, Hello, Ping, ServerMessage, SetStatus, Transfer, TransferTarget,
 };
 use super::{
@@ -736,6 +736,23 @@ fn check_chars(value: &str, limit: usize) -> Result<(), Problem> {
     Ok(())
 }
 
+fn check_customer(customer: &Customer) -> Result<(), ProtocolError> {
+    at("customer.id", check_id(&customer.id))?;
+    if customer.tags.len() > MAX_TAGS {
+        return Err(ProtocolError::new(
+            ErrorCode::FieldTooLong,
+            format!("field `customer.tags` has more than {MAX_TAGS} entries"),
+        ));
+    }
+    for (i, tag) in customer.tags.iter().enumerate() {
+        check_id(tag).or_else(|p| at(&format!("customer.tags[{i}]"), Err(p)))?;
+    }
+    if let Some(name) = &customer.name {
+        at("customer.name", check_chars(name, MAX_NAME_CHARS))?;
+    }
+    Ok(())
+}
+
 fn at(path: &str, check: Result<(), Problem>) -> Result<(), ProtocolError> {
     check.map_err(|problem| match problem {
         Problem::Empty => ProtocolError::new(
@@ -764,21 +781,15 @@ fn validate(msg: &ClientMessage) -> Result<(), ProtocolError> {
             at("conversation", check_id(&m.conversation))?;
             at("message_id", check_id(&m.message_id))?;
             at("text", check_chars(&m.text, MAX_TEXT_CHARS))?;
-            at("customer.id", check_id(&m.customer.id))?;
-            if m.customer.tags.len() > MAX_TAGS {
-                return Err(ProtocolError::new(
-                    ErrorCode::FieldTooLong,
-                    format!("field `customer.tags` has more than {MAX_TAGS} entries"),
-                ));
+            if let Some(customer) = &m.customer {
+                check_customer(customer)?;
             }
-            for (i, tag) in m.customer.tags.iter().enumerate() {
-                check_id(tag).or_else(|p| at(&format!("customer.tags[{i}]"), Err(p)))?;
+            if let Some(channel) = &m.channel {
+                at("channel", check_id(channel))?;
             }
-            if let Some(name) = &m.customer.name {
-                at("customer.name", check_chars(name, MAX_NAME_CHARS))?;
+            if let Some(language) = &m.language {
+                at("language", check_id(language))?;
             }
-            at("channel", check_id(&m.channel))?;
-            at("language", check_id(&m.language))?;
             if let Some(intent) = &m.intent {
                 at("intent", check_id(intent))?;
             }

@@ -226,14 +226,21 @@ pub struct CustomerMessage {
     pub message_id: String,
     /// What the customer wrote.
     pub text: Private,
-    /// Who the customer is.
-    #[serde(deserialize_with = "object")]
-    pub customer: Customer,
-    /// Channel name, e.g. `"app"`, `"wechat"`, `"douyin"`.
-    pub channel: String,
-    /// Language tag; `"zh"` when omitted or null.
-    #[serde(default = "default_language", deserialize_with = "language_or_default")]
-    pub language: String,
+    /// Who the customer is: required on the message that opens a conversation; on a later one
+    /// it replaces the description agents see.
+    #[serde(
+        default,
+        deserialize_with = "optional_object",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub customer: Option<Customer>,
+    /// Channel name, e.g. `"app"`, `"wechat"`, `"douyin"`: required on the message that opens a
+    /// conversation, optional after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// Language tag; `"zh"` when the opening message omits it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
     /// Intent or category, if the connector classified the message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intent: Option<String>,
@@ -284,15 +291,6 @@ fn optional_object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 
 /// The language assumed when a customer message names none.
 pub const DEFAULT_LANGUAGE: &str = "zh";
-
-fn default_language() -> String {
-    DEFAULT_LANGUAGE.to_owned()
-}
-
-// JavaScript connectors often send `null` for "not set"; treat it like an omitted field.
-fn language_or_default<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    Ok(Option::<String>::deserialize(d)?.unwrap_or_else(default_language))
-}
 
 fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())

@@ -31,6 +31,7 @@
 //!   unless that agent refused the conversation less than `refusal_cooldown_secs` ago.
 
 pub mod agents;
+pub mod ended;
 pub mod ewt;
 pub mod extract;
 pub mod human_request;
@@ -54,6 +55,7 @@ use human_request::HumanRequestMatcher;
 use sentiment::{LexiconScorer, SentimentScorer};
 
 use agents::{Agent, AgentIndex};
+use ended::RecentlyEnded;
 use ewt::ServiceRate;
 use policy::{Policy, Ranking};
 use refusals::{Refusal, Refusals};
@@ -211,6 +213,8 @@ pub struct Router {
     /// Eligible bots, best first (bots serve no human queue).
     bots: AgentIndex,
     conversations: Table<Conversation>,
+    /// Recently ended conversations, so late commands about them say so.
+    ended: RecentlyEnded,
     agents: FxHashMap<AgentId, Agent>,
     waiting: Vec<WaitingQueue>,
     index: Vec<AgentIndex>,
@@ -253,6 +257,7 @@ impl Router {
             human_request,
             bots: AgentIndex::default(),
             conversations: Table::default(),
+            ended: RecentlyEnded::default(),
             agents: FxHashMap::default(),
             waiting: vec![WaitingQueue::default(); queues],
             index: vec![AgentIndex::default(); queues],
@@ -297,6 +302,11 @@ impl Router {
                 conversation,
                 message,
             } => self.customer_message(connector, conversation, message, out),
+            Command::UpdateProfile {
+                connector,
+                conversation,
+                update,
+            } => self.update_profile(connector, conversation, *update, out),
             Command::CustomerLeft {
                 connector,
                 conversation,
@@ -548,6 +558,7 @@ impl Router {
             handoff: None,
         };
         self.conversations.insert(id, conversation);
+        self.ended.reopened(id);
         // The opening message is judged like any other: "转人工" as a first line skips the bot.
         let mut trigger = message.and_then(|m| self.take_customer_message(id, m, true));
         if trigger.is_none() && skips_bot {
@@ -826,7 +837,39 @@ impl Router {
         }
     }
 
-    /// A waiting customer's mood changed: their priority follows, and their place with it.
+    fn update_profile(
+        &mut self,
+        connector: ConnectorId,
+        id: ConversationId,
+        update: ProfileUpdate,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(c) = self
+            .conversations
+            .get_mut(&id)
+            .filter(|c| c.connector == connector)
+        else {
+            refuse(
+                out,
+                Requester::Connector(connector),
+                Some(id),
+                RefusalCode::UnknownConversation,
+            );
+            return;
+        };
+        let mut profile = (*c.profile).clone();
+        update.apply_to(&mut profile);
+        c.customer = customer_key(&profile.customer_id);
+        c.profile = Arc::new(profile);
+        // Only a conversation that holds no slot may change lane: an agent's VIP count was
+        // taken with the lane it was offered in.
+        if c.wait_key.is_some() {
+            self.rerank(id);
+        }
+    }
+
+    /// A waiting customer's mood or description changed: their priority and lane follow, and
+    /// their place with them. Never for a conversation that holds a slot.
     fn rerank(&mut self, id: ConversationId) {
         let Some(c) = self.conversations.get_mut(&id) else {
             return;
@@ -838,7 +881,11 @@ impl Router {
         c.ranking = self.policy.rank(&c.profile, c.upset, points);
         c.age = self.policy.age_key(c.waiting_since, c.ranking.priority);
         let Some(old) = c.wait_key else { return };
-        let key = WaitKey { age: c.age, ..old };
+        let key = WaitKey {
+            lane: c.ranking.lane,
+            age: c.age,
+            ..old
+        };
         c.wait_key = Some(key);
         let queue = c.queue;
         let waiting = &mut self.waiting[usize::from(queue.0)];
@@ -1021,12 +1068,7 @@ impl Router {
             Some(c) if c.agent == Some(agent) && c.state == State::Offered => {
                 self.assign(id, out);
             }
-            _ => refuse(
-                out,
-                Requester::Agent(agent),
-                Some(id),
-                RefusalCode::NotOffered,
-            ),
+            _ => self.refuse_agent(agent, id, RefusalCode::NotOffered, out),
         }
     }
 
@@ -1035,12 +1077,7 @@ impl Router {
             Some(c) if c.agent == Some(agent) && c.state == State::Offered => {
                 self.take_back(agent, id, out);
             }
-            _ => refuse(
-                out,
-                Requester::Agent(agent),
-                Some(id),
-                RefusalCode::NotOffered,
-            ),
+            _ => self.refuse_agent(agent, id, RefusalCode::NotOffered, out),
         }
     }
 
@@ -1062,12 +1099,7 @@ impl Router {
                 c
             }
             _ => {
-                refuse(
-                    out,
-                    Requester::Agent(agent),
-                    Some(id),
-                    RefusalCode::NotAssigned,
-                );
+                self.refuse_agent(agent, id, RefusalCode::NotAssigned, out);
                 return;
             }
         };
@@ -1146,12 +1178,7 @@ impl Router {
             {
                 self.end(id, CloseReason::Agent, out);
             }
-            _ => refuse(
-                out,
-                Requester::Agent(agent),
-                Some(id),
-                RefusalCode::NotAssigned,
-            ),
+            _ => self.refuse_agent(agent, id, RefusalCode::NotAssigned, out),
         }
     }
 
@@ -1168,12 +1195,7 @@ impl Router {
             .get(&id)
             .is_some_and(|c| c.agent == Some(agent) && c.state == state);
         if !held {
-            refuse(
-                out,
-                Requester::Agent(agent),
-                Some(id),
-                RefusalCode::NotAssigned,
-            );
+            self.refuse_agent(agent, id, RefusalCode::NotAssigned, out);
         }
         held
     }
@@ -1242,6 +1264,35 @@ impl Router {
             c.handoff = None;
         }
         self.give_to_bot(id, bot, out);
+    }
+
+    /// Refuses an agent's command about conversation `id` with the most telling code: the agent
+    /// is not logged in (went offline), the conversation has ended (in wrap-up or recently
+    /// closed), it is unknown, or else `otherwise`, which names what the command needed.
+    fn refuse_agent(
+        &self,
+        agent: AgentId,
+        id: ConversationId,
+        otherwise: RefusalCode,
+        out: &mut Vec<Effect>,
+    ) {
+        let code = match self.conversations.get(&id) {
+            _ if !self.agents.contains_key(&agent) => RefusalCode::UnknownAgent,
+            Some(c) if c.state == State::WrapUp => RefusalCode::ConversationEnded,
+            Some(_) => otherwise,
+            None if self.ended.contains(id) => RefusalCode::ConversationEnded,
+            None => RefusalCode::UnknownConversation,
+        };
+        refuse(out, Requester::Agent(agent), Some(id), code);
+    }
+
+    /// Removes a conversation that has ended, remembering that it did.
+    fn forget(&mut self, id: ConversationId) -> Option<Conversation> {
+        let removed = self.conversations.remove(&id);
+        if removed.is_some() {
+            self.ended.record(id);
+        }
+        removed
     }
 
     // ----- timers ----------------------------------------------------------------------------
@@ -1622,7 +1673,7 @@ impl Router {
 
     /// Wrap-up over: the slot frees and the conversation is forgotten.
     fn finish_wrap_up(&mut self, id: ConversationId, out: &mut Vec<Effect>) {
-        let Some(c) = self.conversations.remove(&id) else {
+        let Some(c) = self.forget(id) else {
             return;
         };
         if let Some(agent) = c.agent {
@@ -1644,7 +1695,7 @@ impl Router {
         abandoned: bool,
         out: &mut Vec<Effect>,
     ) {
-        let Some(c) = self.conversations.remove(&id) else {
+        let Some(c) = self.forget(id) else {
             return;
         };
         out.push(Effect::Ended {
@@ -1704,7 +1755,7 @@ impl Router {
                     None => self.hand_off(conversation, HandoffReason::BotUnavailable, out),
                 },
                 State::WrapUp => {
-                    if let Some(c) = self.conversations.remove(&conversation) {
+                    if let Some(c) = self.forget(conversation) {
                         out.push(Effect::StateChanged {
                             conversation,
                             state: State::Closed,

@@ -262,6 +262,75 @@ impl fmt::Debug for CustomerProfile {
     }
 }
 
+/// The `customer` part of a profile: who they are, replaced as a whole by a later message.
+#[derive(Clone, PartialEq)]
+pub struct CustomerDescription {
+    /// The connector's customer id. Personal data: masked in `Debug`.
+    pub customer_id: String,
+    /// Display name. Personal data: masked in `Debug`.
+    pub name: Option<String>,
+    /// Standard or VIP level.
+    pub tier: Tier,
+    /// Platform tags.
+    pub tags: Vec<String>,
+}
+
+impl fmt::Debug for CustomerDescription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CustomerDescription")
+            .field("customer_id", &"<masked>")
+            .field("name", &self.name.as_ref().map(|_| "<masked>"))
+            .field("tier", &self.tier)
+            .field("tags", &self.tags)
+            .finish()
+    }
+}
+
+/// What a later customer message says about its customer: each part present replaces the
+/// profile's, each part absent leaves it as it was.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProfileUpdate {
+    /// Id, name, tier and tags.
+    pub customer: Option<CustomerDescription>,
+    /// Channel.
+    pub channel: Option<String>,
+    /// Language tag.
+    pub language: Option<String>,
+    /// Intent or category.
+    pub intent: Option<String>,
+    /// Order value in minor currency units.
+    pub order_value: Option<u64>,
+}
+
+impl ProfileUpdate {
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == ProfileUpdate::default()
+    }
+
+    /// Replaces the parts of `profile` this update carries.
+    pub fn apply_to(self, profile: &mut CustomerProfile) {
+        if let Some(c) = self.customer {
+            profile.customer_id = c.customer_id;
+            profile.name = c.name;
+            profile.tier = c.tier;
+            profile.tags = c.tags;
+        }
+        if let Some(channel) = self.channel {
+            profile.channel = channel;
+        }
+        if let Some(language) = self.language {
+            profile.language = language;
+        }
+        if self.intent.is_some() {
+            profile.intent = self.intent;
+        }
+        if self.order_value.is_some() {
+            profile.order_value = self.order_value;
+        }
+    }
+}
+
 /// One chat message as the router carries it. The text is shared, never copied.
 #[derive(Clone, PartialEq)]
 pub struct Message {
@@ -360,6 +429,17 @@ pub enum Command {
         conversation: ConversationId,
         /// The message.
         message: Message,
+    },
+    /// A later message described the customer again: agents see the new description, and a
+    /// conversation waiting for a human is ranked by it (one held by an agent or a bot keeps its
+    /// rank until it next waits).
+    UpdateProfile {
+        /// The connector sending it (must own the conversation).
+        connector: ConnectorId,
+        /// The conversation.
+        conversation: ConversationId,
+        /// What changed.
+        update: Box<ProfileUpdate>,
     },
     /// The customer left: a waiting conversation is abandoned, any other is closed.
     CustomerLeft {

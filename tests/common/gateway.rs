@@ -162,6 +162,7 @@ pub struct Client {
     /// Frames read while looking for something else, in order.
     pub seen: Vec<Value>,
     close_code: Option<CloseCode>,
+    close_reason: String,
 }
 
 /// Connects with a bearer credential; Err carries the HTTP status on refusal.
@@ -179,6 +180,7 @@ pub async fn connect(addr: &str, path: &str, credential: &str) -> Result<Client,
             seq: 0,
             seen: Vec::new(),
             close_code: None,
+            close_reason: String::new(),
         }),
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             Err(response.status().as_u16())
@@ -245,13 +247,38 @@ impl Client {
                     return Some(value);
                 }
                 Some(Ok(Message::Close(frame))) => {
-                    self.close_code = frame.map(|f| f.code);
+                    self.close_code = frame.as_ref().map(|f| f.code);
+                    self.close_reason = frame.map_or(String::new(), |f| f.reason.to_string());
                     return None;
                 }
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return None,
             }
         }
+    }
+
+    /// The next frame, whatever it is; the connection must stay open.
+    pub async fn expect_any(&mut self) -> Value {
+        match self.next().await {
+            Some(frame) => frame,
+            None => panic!("connection closed; seen: {:#?}", self.seen),
+        }
+    }
+
+    /// Reads until an ack that covers `seq` (acks are cumulative); other frames are kept in
+    /// `seen`.
+    pub async fn expect_ack(&mut self, seq: u64) -> Value {
+        loop {
+            let ack = self.expect("ack").await;
+            if ack["seq"].as_u64() >= Some(seq) {
+                return ack;
+            }
+        }
+    }
+
+    /// The reason the server gave when it closed the connection.
+    pub fn close_reason(&self) -> &str {
+        &self.close_reason
     }
 
     /// Reads until a frame of this type; the others are kept in `seen`.

@@ -124,19 +124,21 @@ impl Customer {
             intended_ns: at,
         };
         let id = tag.id();
+        // As the protocol allows, only the opening message describes the customer.
+        let opening = k == 0;
         let message = CustomerMessage {
             seq: 0,
             conversation: plan.conversation_id(),
             message_id: id.clone(),
             text: Private((*text).to_string()),
-            customer: WireCustomer {
+            customer: opening.then(|| WireCustomer {
                 id: Private(format!("u-{}", self.index)),
                 tier: plan.vip_level.map_or(Tier::Standard, Tier::Vip),
                 tags: Vec::new(),
                 name: None,
-            },
-            channel: plan.channel.clone(),
-            language: DEFAULT_LANGUAGE.to_string(),
+            }),
+            channel: opening.then(|| plan.channel.clone()),
+            language: opening.then(|| DEFAULT_LANGUAGE.to_string()),
             intent: plan.intent.clone().filter(|_| k == 0),
             order_value: None,
             sentiment: None,
