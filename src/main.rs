@@ -226,7 +226,7 @@ fn token(args: &[String]) -> ExitCode {
             name: flags.get("name").cloned(),
             auto_accept: false,
         };
-        Ok(sign(&claims, tenant.jwt_secret.as_bytes()))
+        sign(&claims, tenant.jwt_secret.as_bytes()).map_err(|e| e.to_string())
     };
     match run() {
         Ok(token) => {
