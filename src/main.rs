@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::{ArgGroup, Args, Parser, Subcommand};
 use switchboard::config::Config;
 use switchboard::gateway::auth::{sign, Claims};
 use switchboard::gateway::{self, unix_now, Listeners, Stop};
@@ -13,76 +14,154 @@ use switchboard::gateway::{self, unix_now, Listeners, Stop};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "\
-usage: switchboard <command> [options]
-
-commands:
-  serve [--config FILE] [--listen ADDR] [--admin-listen ADDR]
-        run the gateway. Without --config it reads config/switchboard.toml if that file
-        exists, else the embedded defaults. Prints the addresses it listens on.
-        SIGTERM drains and closes every socket with 1001; SIGINT exits at once;
-        SIGHUP reloads connectors, JWT secrets and the admin token from the file.
-  token --sub ID [--tenant ID] [--role agent|bot] [--skills a=5,b=7] [--capacity N]
-        [--name NAME] [--hours N] [--config FILE]
-        print an HS256 token for an agent or bot, signed with the tenant's jwt_secret
-  capacity --per-hour N | --per-sec N  --handle-secs S  [--concurrency K] [--target-secs T]
-           [--service-level P] [--patience-secs S]
-        agents needed for an arrival rate: Erlang C, or Erlang A when --patience-secs is given
-        (customers who give up). Defaults: concurrency 1, target 180 s, service level 0.8
-  simulate --scenario FILE [--scale X] [--seed N] [--json FILE]
-        play a load-test scenario against the router in virtual time: SLA attainment, waits,
-        abandonment, a per-minute timeline and Erlang staffing for the simulated peak.
-        --scale multiplies arrivals and agents (default 1); --json also writes the summary
-  check-config [FILE]
-        validate a configuration file (default: the embedded one) and print what it defines
-  help  print this text
-";
-
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let rest = args.get(1..).unwrap_or_default();
-    match args.first().map(String::as_str) {
-        Some("serve") => serve(rest),
-        Some("token") => token(rest),
-        Some("capacity") => capacity(rest),
-        Some("simulate") => simulate(rest),
-        Some("check-config") => check_config(rest.first().map(PathBuf::from)),
-        Some("help") | Some("--help") | Some("-h") => {
-            print!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        Some("--version") | Some("-V") => {
-            println!("switchboard {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
-        }
-        _ => {
-            eprint!("{USAGE}");
-            ExitCode::from(2)
-        }
-    }
+/// Realtime customer-service gateway: channel connectors, AI bots and human agents over
+/// WebSocket, with an in-memory skills-based router.
+#[derive(Parser)]
+#[command(name = "switchboard", version, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
 }
 
-/// `--name value` pairs; a flag without a value or an unknown flag is an error.
-fn flags(args: &[String], known: &[&str]) -> Result<BTreeMap<String, String>, String> {
-    let mut found = BTreeMap::new();
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let name = flag
-            .strip_prefix("--")
-            .filter(|n| known.contains(n))
-            .ok_or_else(|| format!("unknown option {flag:?}"))?;
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        found.insert(name.to_string(), value.clone());
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway.
+    ///
+    /// Without --config it reads config/switchboard.toml if that file exists, else the embedded
+    /// defaults. Settings are taken in this order, each overriding the one before: defaults <
+    /// file < environment (SWITCHBOARD_LISTEN, SWITCHBOARD_ADMIN_LISTEN) < flags. Prints the
+    /// addresses it listens on.
+    ///
+    /// SIGTERM drains and closes every socket with 1001; SIGINT exits at once; SIGHUP reloads
+    /// connectors, JWT secrets and the admin token from the file.
+    Serve(ServeArgs),
+    /// Print an HS256 token for an agent or bot, signed with the tenant's jwt_secret.
+    ///
+    /// Example: switchboard token --sub alice --name Alice --skills general=5 --capacity 3
+    Token(TokenArgs),
+    /// Agents needed for an arrival rate: Erlang C, or Erlang A when --patience-secs is given
+    /// (customers who give up).
+    ///
+    /// Example: switchboard capacity --per-hour 360 --handle-secs 240 --target-secs 20
+    Capacity(CapacityArgs),
+    /// Play a load-test scenario against the router in virtual time.
+    ///
+    /// Reports SLA attainment, waits, abandonment, a per-minute timeline and Erlang staffing for
+    /// the simulated peak.
+    ///
+    /// Example: switchboard simulate --scenario config/loadtest/peak-sale.toml
+    Simulate(SimulateArgs),
+    /// Validate a configuration file and print what it defines.
+    CheckConfig {
+        /// The file to check (default: the embedded configuration).
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Configuration file (default: config/switchboard.toml if it exists, else the embedded
+    /// defaults).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address for connectors and agents, e.g. 127.0.0.1:8080 (overrides gateway.listen and
+    /// SWITCHBOARD_LISTEN; port 0 picks a free port).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Address of the admin listener: dashboard, /metrics, /healthz, /readyz, /api/v1/
+    /// (overrides gateway.admin_listen and SWITCHBOARD_ADMIN_LISTEN).
+    #[arg(long, value_name = "ADDR")]
+    admin_listen: Option<String>,
+}
+
+#[derive(Args)]
+struct TokenArgs {
+    /// The agent's or bot's id within the tenant (the token's `sub`).
+    #[arg(long, value_name = "ID")]
+    sub: String,
+    /// The tenant whose jwt_secret signs the token (default: the configuration's first tenant).
+    #[arg(long, value_name = "ID")]
+    tenant: Option<String>,
+    /// A human agent or a bot service.
+    #[arg(long, default_value = "agent", value_parser = ["agent", "bot"])]
+    role: String,
+    /// Skills as name=level pairs, level 1-10, e.g. logistics=8,refunds=5; a name without a
+    /// level gets 5; an empty list gives no skills.
+    #[arg(long, value_name = "LIST", default_value = "general=5")]
+    skills: String,
+    /// Most conversations held at once.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    capacity: u32,
+    /// Display name shown to customers.
+    #[arg(long)]
+    name: Option<String>,
+    /// Hours until the token expires.
+    #[arg(long, value_name = "N", default_value_t = 12)]
+    hours: u64,
+    /// Configuration file with the tenant's secret (default: config/switchboard.toml if it
+    /// exists, else the embedded defaults; then the environment).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("rate").required(true).args(["per_hour", "per_sec"])))]
+struct CapacityArgs {
+    /// Arrivals per hour (or give --per-sec).
+    #[arg(long, value_name = "N")]
+    per_hour: Option<f64>,
+    /// Arrivals per second (or give --per-hour).
+    #[arg(long, value_name = "N")]
+    per_sec: Option<f64>,
+    /// Mean handling time of one conversation, in seconds.
+    #[arg(long, value_name = "S")]
+    handle_secs: f64,
+    /// Conversations one agent serves at once.
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    concurrency: u32,
+    /// The service-level target: answered within this many seconds.
+    #[arg(long, value_name = "T", default_value_t = 180.0)]
+    target_secs: f64,
+    /// Share of conversations to answer within --target-secs.
+    #[arg(long, value_name = "P", default_value_t = 0.8)]
+    service_level: f64,
+    /// Mean patience of a waiting customer, in seconds: switches to Erlang A.
+    #[arg(long, value_name = "S")]
+    patience_secs: Option<f64>,
+}
+
+#[derive(Args)]
+struct SimulateArgs {
+    /// The scenario file, e.g. config/loadtest/peak-sale.toml.
+    #[arg(long, value_name = "FILE")]
+    scenario: PathBuf,
+    /// Multiply arrivals and agents (bots too) by this.
+    #[arg(long, value_name = "X", default_value_t = 1.0)]
+    scale: f64,
+    /// Seed of the plan (default: the scenario's).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Also write the summary as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args),
+        Command::Token(args) => token(args),
+        Command::Capacity(args) => capacity(args),
+        Command::Simulate(args) => simulate(args),
+        Command::CheckConfig { file } => check_config(file),
     }
-    Ok(found)
 }
 
 /// The configuration: `--config FILE`, else `config/switchboard.toml` if present, else embedded;
 /// then the environment. Also returns the file it came from, if any.
-fn load(flag: Option<&String>) -> Result<(Config, Option<PathBuf>), String> {
+fn load(flag: Option<PathBuf>) -> Result<(Config, Option<PathBuf>), String> {
     let default = Path::new("config/switchboard.toml");
     let path = match flag {
-        Some(path) => Some(PathBuf::from(path)),
+        Some(path) => Some(path),
         None if default.exists() => Some(default.to_path_buf()),
         None => None,
     };
@@ -97,19 +176,18 @@ fn load(flag: Option<&String>) -> Result<(Config, Option<PathBuf>), String> {
     Ok((config, path))
 }
 
-fn serve(args: &[String]) -> ExitCode {
+fn serve(args: ServeArgs) -> ExitCode {
     let run = || -> Result<(), String> {
-        let flags = flags(args, &["config", "listen", "admin-listen"])?;
-        let (mut config, path) = load(flags.get("config"))?;
+        let (mut config, path) = load(args.config)?;
         let source = path.as_ref().map_or_else(
             || "embedded defaults".to_string(),
             |p| p.display().to_string(),
         );
-        if let Some(listen) = flags.get("listen") {
-            config.gateway.listen = listen.clone();
+        if let Some(listen) = args.listen {
+            config.gateway.listen = listen;
         }
-        if let Some(admin) = flags.get("admin-listen") {
-            config.gateway.admin_listen = admin.clone();
+        if let Some(admin) = args.admin_listen {
+            config.gateway.admin_listen = admin;
         }
         config
             .validate()
@@ -171,18 +249,11 @@ async fn signals() -> Stop {
     }
 }
 
-fn token(args: &[String]) -> ExitCode {
+fn token(args: TokenArgs) -> ExitCode {
     let run = || -> Result<String, String> {
-        let flags = flags(
-            args,
-            &[
-                "sub", "tenant", "role", "skills", "capacity", "name", "hours", "config",
-            ],
-        )?;
-        let (config, _) = load(flags.get("config"))?;
-        let tenant_id = flags
-            .get("tenant")
-            .cloned()
+        let (config, _) = load(args.config)?;
+        let tenant_id = args
+            .tenant
             .unwrap_or_else(|| config.default_tenant().id.clone());
         let tenant = config
             .tenants
@@ -194,39 +265,17 @@ fn token(args: &[String]) -> ExitCode {
                 "tenant {tenant_id:?} has no jwt_secret: it takes no agents"
             ));
         }
-        let sub = flags.get("sub").cloned().ok_or("--sub is required")?;
-        let number = |name: &str, default: u64| -> Result<u64, String> {
-            flags.get(name).map_or(Ok(default), |v| {
-                v.parse()
-                    .map_err(|_| format!("--{name} must be a whole number"))
-            })
-        };
-        let mut skills = BTreeMap::new();
-        for pair in flags
-            .get("skills")
-            .map_or("general=5", String::as_str)
-            .split(',')
-            .filter(|p| !p.is_empty())
-        {
-            let (name, level) = pair.split_once('=').unwrap_or((pair, "5"));
-            let level: u8 = level
-                .parse()
-                .ok()
-                .filter(|l| (1..=10).contains(l))
-                .ok_or_else(|| format!("skill level for {name:?} must be 1-10"))?;
-            skills.insert(name.to_string(), level);
-        }
         let claims = Claims {
-            sub,
+            sub: args.sub,
             tenant: tenant_id,
-            role: flags.get("role").cloned().unwrap_or_else(|| "agent".into()),
-            skills,
-            capacity: number("capacity", 3)? as u32,
-            exp: unix_now() + number("hours", 12)? * 3600,
-            name: flags.get("name").cloned(),
+            role: args.role,
+            skills: skills(&args.skills)?,
+            capacity: args.capacity,
+            exp: unix_now().saturating_add(args.hours.saturating_mul(3600)),
+            name: args.name,
             auto_accept: false,
         };
-        Ok(sign(&claims, tenant.jwt_secret.as_bytes()))
+        sign(&claims, tenant.jwt_secret.as_bytes()).map_err(|e| e.to_string())
     };
     match run() {
         Ok(token) => {
@@ -240,42 +289,36 @@ fn token(args: &[String]) -> ExitCode {
     }
 }
 
-fn capacity(args: &[String]) -> ExitCode {
+/// `name=level,…`; a name without a level gets 5.
+fn skills(list: &str) -> Result<BTreeMap<String, u8>, String> {
+    let mut skills = BTreeMap::new();
+    for pair in list.split(',').filter(|p| !p.is_empty()) {
+        let (name, level) = pair.split_once('=').unwrap_or((pair, "5"));
+        let level: u8 = level
+            .parse()
+            .ok()
+            .filter(|l| (1..=10).contains(l))
+            .ok_or_else(|| format!("--skills: the level of {name:?} must be 1-10"))?;
+        skills.insert(name.to_string(), level);
+    }
+    Ok(skills)
+}
+
+fn capacity(args: CapacityArgs) -> ExitCode {
     use switchboard::capacity::{recommend, Model, StaffingInput};
     let run = || -> Result<String, String> {
-        let flags = flags(
-            args,
-            &[
-                "per-hour",
-                "per-sec",
-                "handle-secs",
-                "concurrency",
-                "target-secs",
-                "service-level",
-                "patience-secs",
-            ],
-        )?;
-        let number = |name: &str| -> Result<Option<f64>, String> {
-            flags
-                .get(name)
-                .map(|v| {
-                    v.parse::<f64>()
-                        .map_err(|_| format!("--{name} must be a number"))
-                })
-                .transpose()
-        };
-        let arrival_per_sec = match (number("per-sec")?, number("per-hour")?) {
-            (Some(per_sec), None) => per_sec,
-            (None, Some(per_hour)) => per_hour / 3600.0,
-            _ => return Err("give exactly one of --per-sec and --per-hour".into()),
-        };
+        // clap's group lets exactly one of the two through.
+        let arrival_per_sec = args
+            .per_sec
+            .or(args.per_hour.map(|per_hour| per_hour / 3600.0))
+            .ok_or("give exactly one of --per-sec and --per-hour")?;
         let input = StaffingInput {
             arrival_per_sec,
-            mean_handle_secs: number("handle-secs")?.ok_or("--handle-secs is required")?,
-            concurrency: number("concurrency")?.unwrap_or(1.0) as u32,
-            target_secs: number("target-secs")?.unwrap_or(180.0),
-            target_service_level: number("service-level")?.unwrap_or(0.8),
-            mean_patience_secs: number("patience-secs")?,
+            mean_handle_secs: args.handle_secs,
+            concurrency: args.concurrency,
+            target_secs: args.target_secs,
+            target_service_level: args.service_level,
+            mean_patience_secs: args.patience_secs,
         };
         let r = recommend(&input).map_err(|e| e.to_string())?;
         let model = match r.model {
@@ -316,33 +359,21 @@ fn capacity(args: &[String]) -> ExitCode {
     }
 }
 
-fn simulate(args: &[String]) -> ExitCode {
+fn simulate(args: SimulateArgs) -> ExitCode {
     let run = || -> Result<String, String> {
-        let flags = flags(args, &["scenario", "scale", "seed", "json"])?;
-        let path = flags.get("scenario").ok_or("--scenario is required")?;
-        let scale = flags.get("scale").map_or(Ok(1.0), |v| {
-            v.parse::<f64>()
-                .map_err(|_| "--scale must be a number".to_string())
-        })?;
-        let seed = flags
-            .get("seed")
-            .map(|v| {
-                v.parse::<u64>()
-                    .map_err(|_| "--seed must be a whole number".to_string())
-            })
-            .transpose()?;
         let (mut scenario, tenant) =
-            switchboard::simulate::load(Path::new(path)).map_err(|e| e.to_string())?;
-        if let Some(seed) = seed {
+            switchboard::simulate::load(&args.scenario).map_err(|e| e.to_string())?;
+        if let Some(seed) = args.seed {
             scenario.seed = seed;
         }
-        let summary =
-            switchboard::simulate::run(&scenario, &tenant, scale).map_err(|e| e.to_string())?;
-        if let Some(json) = flags.get("json") {
+        let summary = switchboard::simulate::run(&scenario, &tenant, args.scale)
+            .map_err(|e| e.to_string())?;
+        if let Some(json) = &args.json {
             let text = summary
                 .to_json()
                 .map_err(|e| format!("cannot encode the summary: {e}"))?;
-            std::fs::write(json, text + "\n").map_err(|e| format!("cannot write {json}: {e}"))?;
+            std::fs::write(json, text + "\n")
+                .map_err(|e| format!("cannot write {}: {e}", json.display()))?;
         }
         Ok(summary.report())
     };

@@ -92,7 +92,7 @@ async fn run(others: usize) -> Result<bool, String> {
         ws: client::open(
             &base,
             "/v1/agent",
-            &agent_token(&config, 0, 100),
+            &agent_token(&config, 0, 100)?,
             client::ws_config(false),
         )
         .await?,

@@ -310,7 +310,7 @@ impl Rig {
         };
         // Agents first, so that conversations opened later are assigned at once.
         for i in 0..opts.agents {
-            let token = agent_token(config, i, opts.capacity);
+            let token = agent_token(config, i, opts.capacity)?;
             let ws = client::open(&target.base, "/v1/agent", &token, client::ws_config(false))
                 .await
                 .map_err(|e| format!("agent {i}: {e}"))?;

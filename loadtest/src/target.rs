@@ -131,7 +131,7 @@ pub fn bench_config(base: Option<&str>, connectors: usize) -> Result<(String, Co
 
 /// A token for bench agent `i` of the default tenant: a human with `general=5`, so every
 /// conversation of the default queue can go to any of them.
-pub fn agent_token(config: &Config, i: usize, capacity: u32) -> String {
+pub fn agent_token(config: &Config, i: usize, capacity: u32) -> Result<String, String> {
     let secret = &config.default_tenant().jwt_secret;
     sign(
         &Claims {
@@ -146,6 +146,7 @@ pub fn agent_token(config: &Config, i: usize, capacity: u32) -> String {
         },
         secret.as_bytes(),
     )
+    .map_err(|e| format!("bench agent {i}: {e}"))
 }
 
 /// A binary next to this executable (cargo puts every binary of a profile in one directory).

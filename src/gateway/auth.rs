@@ -1,21 +1,27 @@
 //! Who is connecting: connectors by API key, agents and bots by an HS256 JWT signed per tenant.
 //!
 //! Checked before the WebSocket upgrade; any failure answers 401 and the socket is never
-//! upgraded. Secrets are compared in constant time. Nothing here logs a token or a key.
+//! upgraded. API keys are compared here in constant time; JWTs are signed and verified by the
+//! `jsonwebtoken` crate, whose HMAC check is constant-time too. Nothing here logs a token or a key.
+//! docs/protocol.md ("Connecting") lists every check made here, claim by claim.
 
 use std::collections::BTreeMap;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use crate::config::{Config, MAX_CAPACITY};
 
-type HmacSha256 = Hmac<Sha256>;
+/// Clock skew tolerated on `exp` and `nbf`: the issuer's clock and ours may disagree a little.
+pub const LEEWAY_SECS: u64 = 30;
+
+/// Longest `sub`, in bytes.
+pub const MAX_SUB_BYTES: usize = 128;
 
 /// The claims of an agent or bot token.
+///
+/// Every field without a default is required: a token that lacks one is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     /// The agent's id within the tenant.
@@ -25,7 +31,6 @@ pub struct Claims {
     /// `agent` (a human) or `bot`.
     pub role: String,
     /// Skill name → level 1–10.
-    #[serde(default)]
     pub skills: BTreeMap<String, u8>,
     /// Most conversations at once.
     pub capacity: u32,
@@ -39,16 +44,16 @@ pub struct Claims {
     pub auto_accept: bool,
 }
 
-/// Why a client was refused.
+/// Why a client was refused. Never told to the client: every refusal is the same 401.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     /// No credentials were presented.
     #[error("no credentials")]
     Missing,
-    /// The token is not three base64url parts of JSON.
+    /// Not three base64url parts of JSON, or a header naming no algorithm we know (`none`).
     #[error("malformed token")]
     Malformed,
-    /// Not HS256.
+    /// A known algorithm other than HS256.
     #[error("unsupported algorithm")]
     Algorithm,
     /// The tenant is unknown or takes no agents.
@@ -57,9 +62,15 @@ pub enum AuthError {
     /// The signature does not match.
     #[error("bad signature")]
     BadSignature,
-    /// Past its `exp`.
+    /// Past its `exp` by more than the leeway.
     #[error("expired")]
     Expired,
+    /// Before its `nbf` by more than the leeway.
+    #[error("not yet valid")]
+    NotYetValid,
+    /// A required claim is missing, or a claim is not of its documented type.
+    #[error("missing or mistyped claim")]
+    BadClaims,
     /// A claim is out of range.
     #[error("invalid claim: {0}")]
     InvalidClaim(&'static str),
@@ -68,72 +79,85 @@ pub enum AuthError {
     UnknownKey,
 }
 
-/// Signs claims with a tenant's secret (for `switchboard token` and tests).
-pub fn sign(claims: &Claims, secret: &[u8]) -> String {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
-    let signing_input = format!("{header}.{payload}");
-    let signature = mac(secret, signing_input.as_bytes())
-        .finalize()
-        .into_bytes();
-    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
+/// Why a token could not be signed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot sign the token")]
+pub struct SignError(#[source] jsonwebtoken::errors::Error);
+
+/// Signs claims with a tenant's secret, HS256 (for `switchboard token` and tests).
+pub fn sign(claims: &Claims, secret: &[u8]) -> Result<String, SignError> {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .map_err(SignError)
 }
 
-fn mac(secret: &[u8], data: &[u8]) -> HmacSha256 {
-    // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
-    let mut mac = match HmacSha256::new_from_slice(secret) {
-        Ok(mac) => mac,
-        Err(_) => unreachable_hmac(),
-    };
-    mac.update(data);
-    mac
-}
-
-#[cold]
-fn unreachable_hmac() -> ! {
-    panic!("HMAC-SHA256 takes keys of any length")
-}
-
-#[derive(Deserialize)]
-struct Header {
-    alg: String,
-}
-
-/// Verifies an agent token against the configuration at `now` (seconds since the Unix epoch).
-pub fn verify_agent(token: &str, config: &Config, now: u64) -> Result<Claims, AuthError> {
-    let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(AuthError::Malformed);
-    };
-    let decode = |part: &str| {
-        URL_SAFE_NO_PAD
-            .decode(part)
-            .map_err(|_| AuthError::Malformed)
-    };
-    let header: Header =
-        serde_json::from_slice(&decode(header)?).map_err(|_| AuthError::Malformed)?;
-    if header.alg != "HS256" {
+/// Verifies an agent token against the configuration, at the wall clock's time.
+pub fn verify_agent(token: &str, config: &Config) -> Result<Claims, AuthError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
+    if header.alg != Algorithm::HS256 {
         return Err(AuthError::Algorithm);
     }
-    let claims: Claims =
-        serde_json::from_slice(&decode(payload)?).map_err(|_| AuthError::Malformed)?;
-    let secret = config
+    let secret = tenant_secret(token, config)?;
+    let claims = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret), &rules())
+        .map_err(|e| refusal(e.kind()))?
+        .claims;
+    check_ranges(&claims)?;
+    Ok(claims)
+}
+
+/// The secret of the tenant the token names. The key depends on the `tenant` claim, so that one
+/// claim is read before the signature is checked; nothing else unverified is used.
+fn tenant_secret<'a>(token: &str, config: &'a Config) -> Result<&'a [u8], AuthError> {
+    #[derive(Deserialize)]
+    struct Unverified {
+        tenant: Option<String>,
+    }
+    let unverified = jsonwebtoken::dangerous::insecure_decode::<Unverified>(token)
+        .map_err(|_| AuthError::Malformed)?
+        .claims;
+    let tenant = unverified.tenant.ok_or(AuthError::BadClaims)?;
+    config
         .tenants
         .iter()
-        .find(|t| t.id == claims.tenant)
+        .find(|t| t.id == tenant)
         .map(|t| t.jwt_secret.as_bytes())
         .filter(|s| !s.is_empty())
-        .ok_or(AuthError::UnknownTenant)?;
-    let signing_input = &token[..token.len() - signature.len() - 1];
-    mac(secret, signing_input.as_bytes())
-        .verify_slice(&decode(signature)?)
-        .map_err(|_| AuthError::BadSignature)?;
-    if claims.exp <= now {
-        return Err(AuthError::Expired);
+        .ok_or(AuthError::UnknownTenant)
+}
+
+/// What `jsonwebtoken` checks for us: HS256 only, `exp` and `sub` present, `exp` and `nbf`
+/// within the leeway. `aud` and `iss` are ignored, as docs/protocol.md says: a tenant's secret
+/// already fixes who the token is for.
+fn rules() -> Validation {
+    let mut rules = Validation::new(Algorithm::HS256);
+    rules.leeway = LEEWAY_SECS;
+    rules.validate_exp = true;
+    rules.validate_nbf = true;
+    rules.validate_aud = false;
+    rules.set_required_spec_claims(&["exp", "sub"]);
+    rules
+}
+
+fn refusal(kind: &ErrorKind) -> AuthError {
+    match kind {
+        ErrorKind::InvalidSignature => AuthError::BadSignature,
+        ErrorKind::ExpiredSignature => AuthError::Expired,
+        ErrorKind::ImmatureSignature => AuthError::NotYetValid,
+        ErrorKind::InvalidAlgorithm => AuthError::Algorithm,
+        // The header was decoded before, so a JSON error here is in the claims.
+        ErrorKind::MissingRequiredClaim(_)
+        | ErrorKind::InvalidClaimFormat(_)
+        | ErrorKind::Json(_) => AuthError::BadClaims,
+        _ => AuthError::Malformed,
     }
-    if claims.sub.is_empty() || claims.sub.len() > 128 {
+}
+
+/// The ranges docs/protocol.md gives, which types alone do not hold.
+fn check_ranges(claims: &Claims) -> Result<(), AuthError> {
+    if claims.sub.is_empty() || claims.sub.len() > MAX_SUB_BYTES {
         return Err(AuthError::InvalidClaim("sub"));
     }
     if claims.role != "agent" && claims.role != "bot" {
@@ -145,7 +169,7 @@ pub fn verify_agent(token: &str, config: &Config, now: u64) -> Result<Claims, Au
     if claims.skills.values().any(|l| !(1..=10).contains(l)) {
         return Err(AuthError::InvalidClaim("skills"));
     }
-    Ok(claims)
+    Ok(())
 }
 
 /// Finds the connector presenting `key`: (connector name, tenant id).
@@ -187,6 +211,7 @@ pub fn credential<'a>(authorization: Option<&'a str>, query: Option<&'a str>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gateway::unix_now;
 
     fn config() -> Config {
         Config::embedded()
@@ -199,33 +224,73 @@ mod tests {
             role: "agent".into(),
             skills: [("general".to_string(), 7)].into_iter().collect(),
             capacity: 3,
-            exp: 2_000_000_000,
+            exp: unix_now() + 3600,
             name: None,
             auto_accept: false,
         }
+    }
+
+    fn signed(claims: &Claims, secret: &[u8]) -> String {
+        sign(claims, secret).expect("HS256 signs any claims")
+    }
+
+    /// A token of arbitrary JSON claims and algorithm, for what `Claims` cannot express.
+    fn raw(alg: Algorithm, claims: &serde_json::Value, secret: &[u8]) -> String {
+        jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(secret))
+            .expect("HMAC signs any claims")
     }
 
     #[test]
     fn a_signed_token_verifies_and_a_tampered_one_does_not() {
         let config = config();
         let secret = config.tenants[0].jwt_secret.as_bytes();
-        let token = sign(&claims(), secret);
-        assert_eq!(verify_agent(&token, &config, 1_000), Ok(claims()));
+        let token = signed(&claims(), secret);
+        assert_eq!(verify_agent(&token, &config), Ok(claims()));
         let mut forged = claims();
         forged.capacity = 500;
-        let forged_payload = sign(&forged, b"some-other-secret-entirely");
+        let forged_token = signed(&forged, b"some-other-secret-entirely");
         let parts: Vec<&str> = token.split('.').collect();
-        let forged_parts: Vec<&str> = forged_payload.split('.').collect();
+        let forged_parts: Vec<&str> = forged_token.split('.').collect();
         let spliced = format!("{}.{}.{}", parts[0], forged_parts[1], parts[2]);
         assert_eq!(
-            verify_agent(&spliced, &config, 1_000),
+            verify_agent(&spliced, &config),
             Err(AuthError::BadSignature)
         );
+        assert_eq!(verify_agent("a.b", &config), Err(AuthError::Malformed));
+    }
+
+    #[test]
+    fn each_refusal_has_its_reason() {
+        let config = config();
+        let secret = config.tenants[0].jwt_secret.as_bytes();
+        let now = unix_now();
+        let mut c = claims();
+        c.exp = now - LEEWAY_SECS / 3;
+        assert_eq!(verify_agent(&signed(&c, secret), &config), Ok(c.clone()));
+        c.exp = now - 2 * LEEWAY_SECS;
         assert_eq!(
-            verify_agent(&token, &config, 2_000_000_000),
+            verify_agent(&signed(&c, secret), &config),
             Err(AuthError::Expired)
         );
-        assert_eq!(verify_agent("a.b", &config, 0), Err(AuthError::Malformed));
+        let mut json = serde_json::to_value(claims()).expect("claims are JSON");
+        json["nbf"] = (now + 3600).into();
+        assert_eq!(
+            verify_agent(&raw(Algorithm::HS256, &json, secret), &config),
+            Err(AuthError::NotYetValid)
+        );
+        let mut json = serde_json::to_value(claims()).expect("claims are JSON");
+        if let Some(object) = json.as_object_mut() {
+            object.remove("skills");
+        }
+        assert_eq!(
+            verify_agent(&raw(Algorithm::HS256, &json, secret), &config),
+            Err(AuthError::BadClaims)
+        );
+        let json = serde_json::to_value(claims()).expect("claims are JSON");
+        assert_eq!(
+            verify_agent(&raw(Algorithm::HS384, &json, secret), &config),
+            Err(AuthError::Algorithm)
+        );
     }
 
     #[test]
@@ -235,13 +300,19 @@ mod tests {
         let mut c = claims();
         c.capacity = 0;
         assert_eq!(
-            verify_agent(&sign(&c, secret), &config, 0),
+            verify_agent(&signed(&c, secret), &config),
             Err(AuthError::InvalidClaim("capacity"))
+        );
+        let mut c = claims();
+        c.sub = "x".repeat(MAX_SUB_BYTES + 1);
+        assert_eq!(
+            verify_agent(&signed(&c, secret), &config),
+            Err(AuthError::InvalidClaim("sub"))
         );
         let mut c = claims();
         c.tenant = "elsewhere".into();
         assert_eq!(
-            verify_agent(&sign(&c, secret), &config, 0),
+            verify_agent(&signed(&c, secret), &config),
             Err(AuthError::UnknownTenant)
         );
     }

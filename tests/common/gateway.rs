@@ -112,6 +112,7 @@ impl Server {
             },
             secret.as_bytes(),
         )
+        .expect("HS256 signs any claims")
     }
 
     /// A plain HTTP GET on the admin listener: (status, body).

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::{Parser, Subcommand};
+
 use loadtest::bench::{self, Options, Rig};
 use loadtest::procfs;
 use loadtest::report::{Report, SUSTAINED_RULE};
@@ -18,44 +20,155 @@ use switchboard::scenario::{Saturation, Scenario};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "\
-usage: gateway-bench [options]
-       gateway-bench print-config [--connectors N] [--config-base FILE]
-                                       (a Switchboard config for --target runs)
+/// Throughput, latency and idle-memory figures for Switchboard and the baseline relay, over real
+/// WebSockets on 127.0.0.1.
+///
+/// The saturate mode is an open model: the offered rate is multiplied until a step breaks the
+/// budget, then bisected; each step lasts --rate-duration.
+///
+/// Every wait is bounded; the run ends by itself and exits 1 if any step failed.
+#[derive(Parser)]
+#[command(
+    name = "gateway-bench",
+    version,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Sub>,
+    #[command(flatten)]
+    run: RunArgs,
+}
 
-what to run:
-  --mode M              throughput, latency, idle, saturate, or all (= the first three,
-                        the default); repeatable/commas
-  --spawn T             switchboard, baseline or both (default both): started as child
-                        processes from the binaries next to this one
-  --target URL          drive a running server instead (ws://127.0.0.1:PORT); then
-  --target-kind T       switchboard or baseline (default switchboard)
-  --target-pid PID      its pid, for RSS and CPU figures (required for --mode idle)
-  --switchboard-bin P   default: the `switchboard` next to this binary
-  --baseline-bin P      default: the `relay-baseline` next to this binary
-  --config-base FILE    Switchboard config to add the bench connectors to (default: the
-                        embedded one); use the target version's config/switchboard.toml when
-                        --switchboard-bin comes from another checkout
+#[derive(Subcommand)]
+enum Sub {
+    /// Print a Switchboard configuration with the bench connectors' API keys, for --target runs.
+    PrintConfig {
+        /// Connector keys to add [default: --idle + --idle-warm, 10100].
+        #[arg(long, value_name = "N")]
+        connectors: Option<usize>,
+        /// Switchboard config to add the bench connectors to (default: the embedded one).
+        #[arg(long, value_name = "FILE")]
+        config_base: Option<PathBuf>,
+    },
+}
 
-shape (defaults in brackets):
-  --connectors N [4]  --agents N [8]  --conversations N [2000]  --capacity N [5000]
-  --duration S [10]  --warmup S [1]  --window N [1024 per connector]  --batches L [1,32]
-  --rates L [10000,25000,50000,75000,100000,150000,200000]  --rate-duration S [5]  --rate-warmup S [0.5]
-  --tick-us N [200]  --idle N [10000]  --idle-warm N [100]  --idle-concurrency N [200]
-  --background N [0]    idle connector connections held open during throughput and latency
+#[derive(clap::Args)]
+struct RunArgs {
+    /// throughput, latency, idle, saturate, or all (= the first three, the default);
+    /// repeatable or comma-separated.
+    #[arg(long, value_name = "M", value_delimiter = ',', help_heading = "What to run",
+        value_parser = ["throughput", "latency", "idle", "saturate", "all"])]
+    mode: Vec<String>,
+    /// switchboard, baseline or both (the default): started as child processes from the
+    /// binaries next to this one; repeatable.
+    #[arg(long, value_name = "T", help_heading = "What to run",
+        value_parser = ["switchboard", "baseline", "both"])]
+    spawn: Vec<String>,
+    /// Drive a running server instead (ws://127.0.0.1:PORT).
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with = "spawn",
+        help_heading = "What to run"
+    )]
+    target: Option<String>,
+    /// What --target is.
+    #[arg(long, value_name = "T", default_value = "switchboard", help_heading = "What to run",
+        value_parser = ["switchboard", "baseline"])]
+    target_kind: String,
+    /// The --target's pid, for RSS and CPU figures (required for --mode idle).
+    #[arg(long, value_name = "PID", help_heading = "What to run")]
+    target_pid: Option<u32>,
+    /// Default: the `switchboard` next to this binary.
+    #[arg(long, value_name = "P", help_heading = "What to run")]
+    switchboard_bin: Option<PathBuf>,
+    /// Default: the `relay-baseline` next to this binary.
+    #[arg(long, value_name = "P", help_heading = "What to run")]
+    baseline_bin: Option<PathBuf>,
+    /// Switchboard config to add the bench connectors to (default: the embedded one); use the
+    /// target version's config/switchboard.toml when --switchboard-bin comes from another
+    /// checkout.
+    #[arg(long, value_name = "FILE", help_heading = "What to run")]
+    config_base: Option<PathBuf>,
 
-saturate (open model: the rate is multiplied until a step breaks the budget, then bisected):
-  --sat-start R [10000]  --sat-factor F [1.5]  --sat-max R [1000000]
-  --sat-p99-ms MS [50]   --sat-max-error-share S [0.001]   (step length: --rate-duration)
-  --scenario FILE       take the budget from a scenario file's [saturation] table (flags
-                        after it still override)
-  --workers N           generator runtime threads [CPUs]
+    /// Connector sockets.
+    #[arg(long, value_name = "N", default_value_t = Options::default().connectors, help_heading = "Shape")]
+    connectors: usize,
+    /// Agent sockets.
+    #[arg(long, value_name = "N", default_value_t = Options::default().agents, help_heading = "Shape")]
+    agents: usize,
+    /// Conversations opened before measuring.
+    #[arg(long, value_name = "N", default_value_t = Options::default().conversations, help_heading = "Shape")]
+    conversations: usize,
+    /// Each agent's capacity claim.
+    #[arg(long, value_name = "N", default_value_t = Options::default().capacity, help_heading = "Shape")]
+    capacity: u32,
+    /// Measured seconds of each throughput run.
+    #[arg(long, value_name = "S", default_value_t = Options::default().duration, help_heading = "Shape")]
+    duration: f64,
+    /// Seconds of throughput before measuring.
+    #[arg(long, value_name = "S", default_value_t = Options::default().warmup, help_heading = "Shape")]
+    warmup: f64,
+    /// Messages in flight per connector in the throughput mode.
+    #[arg(long, value_name = "N", default_value_t = Options::default().window, help_heading = "Shape")]
+    window: u64,
+    /// Messages per frame, one throughput run each.
+    #[arg(long, value_name = "L", value_delimiter = ',', default_values_t = Options::default().batches, help_heading = "Shape")]
+    batches: Vec<usize>,
+    /// Offered rates for the latency mode, messages per second in total.
+    #[arg(long, value_name = "L", value_delimiter = ',', default_values_t = Options::default().rates, help_heading = "Shape")]
+    rates: Vec<u64>,
+    /// Seconds per rate (and per saturate step), warm-up included [default: 5, or the
+    /// scenario's step_secs].
+    #[arg(long, value_name = "S", help_heading = "Shape")]
+    rate_duration: Option<f64>,
+    /// Seconds at the start of each rate not measured.
+    #[arg(long, value_name = "S", default_value_t = Options::default().rate_warmup, help_heading = "Shape")]
+    rate_warmup: f64,
+    /// Pacer period in the latency mode, microseconds.
+    #[arg(long, value_name = "N", default_value_t = Options::default().tick_us, help_heading = "Shape")]
+    tick_us: u64,
+    /// Idle connections to measure.
+    #[arg(long, value_name = "N", default_value_t = Options::default().idle, help_heading = "Shape")]
+    idle: usize,
+    /// Idle connections opened before the "before" RSS reading.
+    #[arg(long, value_name = "N", default_value_t = Options::default().idle_warm, help_heading = "Shape")]
+    idle_warm: usize,
+    /// Handshakes in flight at once while opening idle connections.
+    #[arg(long, value_name = "N", default_value_t = Options::default().idle_concurrency, help_heading = "Shape")]
+    idle_concurrency: usize,
+    /// Idle connector connections held open during throughput and latency.
+    #[arg(long, value_name = "N", default_value_t = Options::default().background, help_heading = "Shape")]
+    background: usize,
 
-output:
-  --json FILE           also write the results as JSON
+    /// First offered rate, msg/s [default: 10000].
+    #[arg(long, value_name = "R", help_heading = "Saturate")]
+    sat_start: Option<f64>,
+    /// Each step multiplies the rate by this [default: 1.5].
+    #[arg(long, value_name = "F", help_heading = "Saturate")]
+    sat_factor: Option<f64>,
+    /// Never offer more than this, msg/s [default: 1000000].
+    #[arg(long, value_name = "R", help_heading = "Saturate")]
+    sat_max: Option<f64>,
+    /// Highest acceptable delivery p99 [default: 50].
+    #[arg(long, value_name = "MS", help_heading = "Saturate")]
+    sat_p99_ms: Option<f64>,
+    /// Highest acceptable share of errors and losses [default: 0.001].
+    #[arg(long, value_name = "S", help_heading = "Saturate")]
+    sat_max_error_share: Option<f64>,
+    /// Take the budget and step length from a scenario file's [saturation] table; --sat-* and
+    /// --rate-duration given as well override it.
+    #[arg(long, value_name = "FILE", help_heading = "Saturate")]
+    scenario: Option<PathBuf>,
+    /// Generator runtime threads [default: one per CPU].
+    #[arg(long, value_name = "N", help_heading = "What to run")]
+    workers: Option<usize>,
 
-Every wait is bounded; the run ends by itself and exits 1 if any step failed.
-";
+    /// Also write the results as JSON.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    json: Option<PathBuf>,
+}
 
 struct Args {
     modes: Vec<String>,
@@ -72,124 +185,92 @@ struct Args {
     budget: Budget,
 }
 
-fn list<T: std::str::FromStr>(name: &str, value: &str) -> Result<Vec<T>, String> {
-    value
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.trim()
-                .parse()
-                .map_err(|_| format!("--{name}: {s:?} is not a valid number"))
+/// `switchboard`, `baseline` or `both`, as clap already checked.
+fn kinds(names: &[String]) -> Vec<Kind> {
+    names
+        .iter()
+        .flat_map(|name| match name.as_str() {
+            "both" => vec![Kind::Switchboard, Kind::Baseline],
+            other => Kind::parse(other).into_iter().collect(),
         })
         .collect()
 }
 
-fn one<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, String> {
-    value
-        .parse()
-        .map_err(|_| format!("--{name}: {value:?} is not a valid number"))
+/// The run's settings: defaults < the scenario's [saturation] < flags; then the bounds.
+fn settings(cli: RunArgs) -> Result<Args, String> {
+    let read = |path: &PathBuf| {
+        std::fs::read_to_string(path)
+            .map_err(|e| format!("--config-base: cannot read {}: {e}", path.display()))
+    };
+    let mut opts = Options {
+        connectors: cli.connectors,
+        agents: cli.agents,
+        conversations: cli.conversations,
+        capacity: cli.capacity,
+        duration: cli.duration,
+        warmup: cli.warmup,
+        window: cli.window,
+        batches: cli.batches,
+        rates: cli.rates,
+        rate_duration: Options::default().rate_duration,
+        rate_warmup: cli.rate_warmup,
+        tick_us: cli.tick_us,
+        idle: cli.idle,
+        idle_warm: cli.idle_warm,
+        idle_concurrency: cli.idle_concurrency,
+        background: cli.background,
+    };
+    let mut budget = Budget::from(&Saturation::default());
+    if let Some(path) = &cli.scenario {
+        let scenario =
+            Scenario::load(path).map_err(|e| format!("--scenario {}: {e}", path.display()))?;
+        budget = Budget::from(&scenario.saturation);
+        opts.rate_duration = scenario.saturation.step_secs.max(opts.rate_warmup + 0.5);
+    }
+    let set = |target: &mut f64, flag: Option<f64>| {
+        if let Some(value) = flag {
+            *target = value;
+        }
+    };
+    set(&mut opts.rate_duration, cli.rate_duration);
+    set(&mut budget.start_rate, cli.sat_start);
+    set(&mut budget.factor, cli.sat_factor);
+    set(&mut budget.max_rate, cli.sat_max);
+    set(&mut budget.p99_ms, cli.sat_p99_ms);
+    set(&mut budget.max_error_share, cli.sat_max_error_share);
+    let mut modes = cli.mode;
+    if modes.is_empty() || modes.iter().any(|m| m == "all") {
+        modes = vec!["throughput".into(), "latency".into(), "idle".into()];
+    }
+    let mut spawn = kinds(&cli.spawn);
+    if spawn.is_empty() && cli.target.is_none() {
+        spawn = vec![Kind::Switchboard, Kind::Baseline];
+    }
+    let parsed = Args {
+        modes,
+        spawn,
+        target_kind: Kind::parse(&cli.target_kind).unwrap_or(Kind::Switchboard),
+        target: cli.target,
+        target_pid: cli.target_pid,
+        switchboard_bin: cli
+            .switchboard_bin
+            .unwrap_or_else(|| target::sibling_binary("switchboard")),
+        baseline_bin: cli
+            .baseline_bin
+            .unwrap_or_else(|| target::sibling_binary("relay-baseline")),
+        config_base: cli.config_base.as_ref().map(read).transpose()?,
+        json: cli.json,
+        workers: cli.workers.unwrap_or_else(procfs::cpus),
+        opts,
+        budget,
+    };
+    check_bounds(&parsed)?;
+    Ok(parsed)
 }
 
-fn parse(args: &[String]) -> Result<Args, String> {
-    let mut parsed = Args {
-        modes: Vec::new(),
-        spawn: Vec::new(),
-        target: None,
-        target_kind: Kind::Switchboard,
-        target_pid: None,
-        switchboard_bin: target::sibling_binary("switchboard"),
-        baseline_bin: target::sibling_binary("relay-baseline"),
-        config_base: None,
-        json: None,
-        workers: procfs::cpus(),
-        opts: Options::default(),
-        budget: Budget::from(&Saturation::default()),
-    };
-    let o = &mut parsed.opts;
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let name = flag
-            .strip_prefix("--")
-            .ok_or_else(|| format!("unexpected argument {flag:?}"))?;
-        let value = it
-            .next()
-            .ok_or_else(|| format!("{flag} needs a value"))?
-            .as_str();
-        match name {
-            "mode" => parsed
-                .modes
-                .extend(value.split(',').map(|m| m.trim().to_string())),
-            "spawn" => match value {
-                "both" => parsed.spawn = vec![Kind::Switchboard, Kind::Baseline],
-                other => parsed.spawn.push(Kind::parse(other).ok_or_else(|| {
-                    format!("--spawn: {other:?} is not switchboard, baseline or both")
-                })?),
-            },
-            "target" => parsed.target = Some(value.to_string()),
-            "target-kind" => {
-                parsed.target_kind = Kind::parse(value).ok_or_else(|| {
-                    format!("--target-kind: {value:?} is not switchboard or baseline")
-                })?
-            }
-            "target-pid" => parsed.target_pid = Some(one(name, value)?),
-            "switchboard-bin" => parsed.switchboard_bin = PathBuf::from(value),
-            "baseline-bin" => parsed.baseline_bin = PathBuf::from(value),
-            "config-base" => {
-                parsed.config_base = Some(
-                    std::fs::read_to_string(value)
-                        .map_err(|e| format!("--config-base: cannot read {value}: {e}"))?,
-                )
-            }
-            "json" => parsed.json = Some(PathBuf::from(value)),
-            "workers" => parsed.workers = one(name, value)?,
-            "connectors" => o.connectors = one(name, value)?,
-            "agents" => o.agents = one(name, value)?,
-            "conversations" => o.conversations = one(name, value)?,
-            "capacity" => o.capacity = one(name, value)?,
-            "duration" => o.duration = one(name, value)?,
-            "warmup" => o.warmup = one(name, value)?,
-            "window" => o.window = one(name, value)?,
-            "batches" => o.batches = list(name, value)?,
-            "rates" => o.rates = list(name, value)?,
-            "rate-duration" => o.rate_duration = one(name, value)?,
-            "rate-warmup" => o.rate_warmup = one(name, value)?,
-            "tick-us" => o.tick_us = one(name, value)?,
-            "idle" => o.idle = one(name, value)?,
-            "idle-warm" => o.idle_warm = one(name, value)?,
-            "idle-concurrency" => o.idle_concurrency = one(name, value)?,
-            "background" => o.background = one(name, value)?,
-            "scenario" => {
-                let scenario = Scenario::load(std::path::Path::new(value))
-                    .map_err(|e| format!("--scenario {value}: {e}"))?;
-                parsed.budget = Budget::from(&scenario.saturation);
-                o.rate_duration = scenario.saturation.step_secs.max(o.rate_warmup + 0.5);
-            }
-            "sat-start" => parsed.budget.start_rate = one(name, value)?,
-            "sat-factor" => parsed.budget.factor = one(name, value)?,
-            "sat-max" => parsed.budget.max_rate = one(name, value)?,
-            "sat-p99-ms" => parsed.budget.p99_ms = one(name, value)?,
-            "sat-max-error-share" => parsed.budget.max_error_share = one(name, value)?,
-            _ => return Err(format!("unknown option {flag:?}")),
-        }
-    }
-    if parsed.modes.is_empty() || parsed.modes.iter().any(|m| m == "all") {
-        parsed.modes = vec!["throughput".into(), "latency".into(), "idle".into()];
-    }
-    if let Some(bad) = parsed
-        .modes
-        .iter()
-        .find(|m| !["throughput", "latency", "idle", "saturate"].contains(&m.as_str()))
-    {
-        return Err(format!("--mode: unknown mode {bad:?}"));
-    }
-    if parsed.spawn.is_empty() && parsed.target.is_none() {
-        parsed.spawn = vec![Kind::Switchboard, Kind::Baseline];
-    }
-    if parsed.target.is_some() && !parsed.spawn.is_empty() {
-        return Err("use either --spawn or --target, not both".into());
-    }
+/// Bounded by construction: every count and duration has a ceiling.
+fn check_bounds(parsed: &Args) -> Result<(), String> {
     let o = &parsed.opts;
-    // Bounded by construction: every count and duration has a ceiling.
     let checks: [(bool, &str); 9] = [
         (
             (1..=64).contains(&o.connectors),
@@ -242,52 +323,22 @@ fn parse(args: &[String]) -> Result<Args, String> {
     if let Some((_, problem)) = checks.iter().find(|(ok, _)| !ok) {
         return Err(problem.to_string());
     }
-    Ok(parsed)
+    Ok(())
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("print-config") {
-        let mut connectors = Options::default().idle + Options::default().idle_warm;
-        let mut base = None;
-        let mut it = args[1..].iter();
-        while let Some(flag) = it.next() {
-            match (flag.as_str(), it.next()) {
-                ("--connectors", Some(n)) if n.parse::<usize>().is_ok() => {
-                    connectors = n.parse().unwrap_or(connectors)
-                }
-                ("--config-base", Some(path)) => match std::fs::read_to_string(path) {
-                    Ok(text) => base = Some(text),
-                    Err(e) => {
-                        eprintln!("gateway-bench: cannot read {path}: {e}");
-                        return ExitCode::from(2);
-                    }
-                },
-                _ => {
-                    eprint!("{USAGE}");
-                    return ExitCode::from(2);
-                }
-            }
-        }
-        return match bench_config(base.as_deref(), connectors) {
-            Ok((text, _)) => {
-                print!("{text}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("gateway-bench: {e}");
-                ExitCode::from(1)
-            }
-        };
+    let cli = Cli::parse();
+    if let Some(Sub::PrintConfig {
+        connectors,
+        config_base,
+    }) = cli.command
+    {
+        return print_config(connectors, config_base);
     }
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        print!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
-    let parsed = match parse(&args) {
+    let parsed = match settings(cli.run) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("gateway-bench: {e}\n\n{USAGE}");
+            eprintln!("gateway-bench: {e}");
             return ExitCode::from(2);
         }
     };
@@ -322,6 +373,30 @@ fn main() -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// A Switchboard configuration with `connectors` bench keys added to `config_base` (or the
+/// embedded configuration).
+fn print_config(connectors: Option<usize>, config_base: Option<PathBuf>) -> ExitCode {
+    let defaults = Options::default();
+    let connectors = connectors.unwrap_or(defaults.idle + defaults.idle_warm);
+    let base = match config_base.map(std::fs::read_to_string).transpose() {
+        Ok(base) => base,
+        Err(e) => {
+            eprintln!("gateway-bench: --config-base: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match bench_config(base.as_deref(), connectors) {
+        Ok((text, _)) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("gateway-bench: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 

@@ -15,17 +15,19 @@
 //! Backpressure: a connector's reader waits when the chosen agent's outbox is full, so a slow
 //! agent slows the connectors feeding it instead of growing memory.
 //!
-//! Usage: `relay-baseline [--listen 127.0.0.1:0] [--workers N]`; prints the bound address as its
-//! first line, then runs until SIGINT or SIGTERM.
+//! Usage: `relay-baseline [--listen 127.0.0.1:0] [--workers N]` (`--help` says more); prints the
+//! bound address as its first line, then runs until SIGINT or SIGTERM.
 
 use std::borrow::Cow;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write as _;
+use std::num::NonZeroUsize;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use clap::Parser;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -143,26 +145,30 @@ enum Role {
     Agent,
 }
 
+/// The least a WebSocket relay must do to carry gateway-bench's traffic: the upper bound
+/// Switchboard is measured against.
+///
+/// Accepts any credential on /v1/connector and /v1/agent, answers hello with welcome, and hands
+/// each connector customer_message to an agent chosen by hashing the conversation id. No acks,
+/// sessions, routing, replay or validation. Prints the bound address as its first line, then
+/// runs until SIGINT or SIGTERM.
+#[derive(Parser)]
+#[command(name = "relay-baseline", version)]
+struct Cli {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    listen: String,
+    /// Runtime worker threads (default: one per CPU).
+    #[arg(long, value_name = "N")]
+    workers: Option<NonZeroUsize>,
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut listen = "127.0.0.1:0".to_string();
-    let mut workers = None;
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let value = it.next();
-        match (flag.as_str(), value) {
-            ("--listen", Some(v)) => listen = v.clone(),
-            ("--workers", Some(v)) => match v.parse::<usize>() {
-                Ok(n) if n > 0 => workers = Some(n),
-                _ => return usage(&format!("--workers needs a positive number, not {v:?}")),
-            },
-            _ => return usage(&format!("unknown or incomplete option {flag:?}")),
-        }
-    }
+    let cli = Cli::parse();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
-    if let Some(n) = workers {
-        builder.worker_threads(n);
+    if let Some(n) = cli.workers {
+        builder.worker_threads(n.get());
     }
     let runtime = match builder.build() {
         Ok(r) => r,
@@ -171,18 +177,13 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(serve(&listen)) {
+    match runtime.block_on(serve(&cli.listen)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("relay-baseline: {e}");
             ExitCode::from(1)
         }
     }
-}
-
-fn usage(problem: &str) -> ExitCode {
-    eprintln!("relay-baseline: {problem}\nusage: relay-baseline [--listen ADDR] [--workers N]");
-    ExitCode::from(2)
 }
 
 async fn serve(listen: &str) -> Result<(), String> {

@@ -218,6 +218,33 @@ impl Rehearsal {
             stop: stopped,
             end_ms: plan.end_ms,
         };
+        // Signed before any actor starts, so that a failure leaves nothing running.
+        let bot_tokens = (1..=plan.bots)
+            .map(|n| {
+                let sub = format!("bot-{n}");
+                let token = self.token(
+                    &sub,
+                    "bot",
+                    Default::default(),
+                    self.scenario.bots.capacity,
+                    true,
+                )?;
+                Ok((sub, token))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let agent_tokens = plan
+            .agents
+            .iter()
+            .map(|agent| {
+                self.token(
+                    &agent.name,
+                    "agent",
+                    agent.skills.clone(),
+                    agent.capacity,
+                    false,
+                )
+            })
+            .collect::<Result<Vec<_>, String>>()?;
         let mut cast = Cast::default();
         let endpoint = |path: &'static str, credential: String| Endpoint {
             base: url.to_string(),
@@ -244,10 +271,7 @@ impl Rehearsal {
                 cue.clone(),
             )));
         }
-        let bots = &self.scenario.bots;
-        for n in 1..=rules.plan.bots {
-            let sub = format!("bot-{n}");
-            let token = self.token(&sub, "bot", Default::default(), bots.capacity, true);
+        for (sub, token) in bot_tokens {
             let link = cast.link(Role::Bot, sub, endpoint("/v1/agent", token), &shared);
             cast.bots.push(tokio::spawn(drive(
                 Bot::new(Arc::clone(rules)),
@@ -255,14 +279,7 @@ impl Rehearsal {
                 cue.clone(),
             )));
         }
-        for agent in &plan.agents {
-            let token = self.token(
-                &agent.name,
-                "agent",
-                agent.skills.clone(),
-                agent.capacity,
-                false,
-            );
+        for (agent, token) in plan.agents.iter().zip(agent_tokens) {
             let link = cast.link(
                 Role::Agent,
                 format!("agent {}", agent.name),
@@ -335,7 +352,7 @@ impl Rehearsal {
         skills: std::collections::BTreeMap<String, u8>,
         capacity: u32,
         auto_accept: bool,
-    ) -> String {
+    ) -> Result<String, String> {
         let claims = Claims {
             sub: sub.to_string(),
             tenant: self.rules.tenant.id.clone(),
@@ -347,7 +364,7 @@ impl Rehearsal {
             name: Some(sub.to_string()),
             auto_accept,
         };
-        sign(&claims, self.rules.tenant.jwt_secret.as_bytes())
+        sign(&claims, self.rules.tenant.jwt_secret.as_bytes()).map_err(|e| format!("{sub}: {e}"))
     }
 
     /// Waits for the plan's end plus [`COLLECT`], showing progress on a terminal.
