@@ -247,12 +247,14 @@ impl Report {
                         .find(|t| t.target == name && t.batch == batch && t.background_idle == 0)
                         .map(|t| t.delivered_per_sec)
                 };
-                if let (Some(s), Some(b)) = (find("switchboard"), find("baseline")) {
-                    if b > 0.0 {
-                        out.push_str(&format!(
-                            "ratio switchboard/baseline, batch {batch}: {:.2}\n",
-                            s / b
-                        ));
+                for (a, b) in [
+                    ("switchboard", "baseline"),
+                    ("switchboard-tls", "switchboard"),
+                ] {
+                    if let (Some(x), Some(y)) = (find(a), find(b)) {
+                        if y > 0.0 {
+                            out.push_str(&format!("ratio {a}/{b}, batch {batch}: {:.2}\n", x / y));
+                        }
                     }
                 }
             }

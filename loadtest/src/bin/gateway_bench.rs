@@ -26,16 +26,22 @@ usage: gateway-bench [options]
 what to run:
   --mode M              throughput, latency, idle, saturate, or all (= the first three,
                         the default); repeatable/commas
-  --spawn T             switchboard, baseline or both (default both): started as child
+  --spawn T             switchboard, switchboard-tls, baseline or both (= switchboard and
+                        baseline; the default); repeatable/commas: started as child
                         processes from the binaries next to this one
-  --target URL          drive a running server instead (ws://127.0.0.1:PORT); then
-  --target-kind T       switchboard or baseline (default switchboard)
+  --target URL          drive a running server instead (ws://127.0.0.1:PORT, or wss://
+                        with --tls-cert); then
+  --target-kind T       switchboard, switchboard-tls or baseline (default switchboard)
   --target-pid PID      its pid, for RSS and CPU figures (required for --mode idle)
   --switchboard-bin P   default: the `switchboard` next to this binary
   --baseline-bin P      default: the `relay-baseline` next to this binary
   --config-base FILE    Switchboard config to add the bench connectors to (default: the
                         embedded one); use the target version's config/switchboard.toml when
                         --switchboard-bin comes from another checkout
+  --tls-cert FILE       PEM certificate every wss:// connection is verified against (a CA,
+                        or the server's self-signed certificate for 127.0.0.1); with
+                        --spawn switchboard-tls also the certificate that target serves
+  --tls-key FILE        its private key, for --spawn switchboard-tls
 
 shape (defaults in brackets):
   --connectors N [4]  --agents N [8]  --conversations N [2000]  --capacity N [5000]
@@ -66,6 +72,8 @@ struct Args {
     switchboard_bin: PathBuf,
     baseline_bin: PathBuf,
     config_base: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
     json: Option<PathBuf>,
     workers: usize,
     opts: Options,
@@ -100,6 +108,8 @@ fn parse(args: &[String]) -> Result<Args, String> {
         switchboard_bin: target::sibling_binary("switchboard"),
         baseline_bin: target::sibling_binary("relay-baseline"),
         config_base: None,
+        tls_cert: None,
+        tls_key: None,
         json: None,
         workers: procfs::cpus(),
         opts: Options::default(),
@@ -119,16 +129,25 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "mode" => parsed
                 .modes
                 .extend(value.split(',').map(|m| m.trim().to_string())),
-            "spawn" => match value {
-                "both" => parsed.spawn = vec![Kind::Switchboard, Kind::Baseline],
-                other => parsed.spawn.push(Kind::parse(other).ok_or_else(|| {
-                    format!("--spawn: {other:?} is not switchboard, baseline or both")
-                })?),
-            },
+            "spawn" => {
+                for kind in value.split(',').map(str::trim) {
+                    match kind {
+                        "both" => parsed.spawn.extend([Kind::Switchboard, Kind::Baseline]),
+                        other => parsed.spawn.push(Kind::parse(other).ok_or_else(|| {
+                            format!(
+                                "--spawn: {other:?} is not switchboard, switchboard-tls, \
+                                 baseline or both"
+                            )
+                        })?),
+                    }
+                }
+            }
             "target" => parsed.target = Some(value.to_string()),
             "target-kind" => {
                 parsed.target_kind = Kind::parse(value).ok_or_else(|| {
-                    format!("--target-kind: {value:?} is not switchboard or baseline")
+                    format!(
+                        "--target-kind: {value:?} is not switchboard, switchboard-tls or baseline"
+                    )
                 })?
             }
             "target-pid" => parsed.target_pid = Some(one(name, value)?),
@@ -140,6 +159,8 @@ fn parse(args: &[String]) -> Result<Args, String> {
                         .map_err(|e| format!("--config-base: cannot read {value}: {e}"))?,
                 )
             }
+            "tls-cert" => parsed.tls_cert = Some(PathBuf::from(value)),
+            "tls-key" => parsed.tls_key = Some(PathBuf::from(value)),
             "json" => parsed.json = Some(PathBuf::from(value)),
             "workers" => parsed.workers = one(name, value)?,
             "connectors" => o.connectors = one(name, value)?,
@@ -187,6 +208,14 @@ fn parse(args: &[String]) -> Result<Args, String> {
     }
     if parsed.target.is_some() && !parsed.spawn.is_empty() {
         return Err("use either --spawn or --target, not both".into());
+    }
+    if parsed.spawn.contains(&Kind::SwitchboardTls)
+        && (parsed.tls_cert.is_none() || parsed.tls_key.is_none())
+    {
+        return Err("--spawn switchboard-tls needs --tls-cert and --tls-key".into());
+    }
+    if let Some(cert) = &parsed.tls_cert {
+        loadtest::client::trust(cert)?;
     }
     let o = &parsed.opts;
     // Bounded by construction: every count and duration has a ceiling.
@@ -360,9 +389,17 @@ async fn run(args: &Args) -> Report {
         if let Some(url) = &args.target {
             return Ok(Target::external(args.target_kind, url, args.target_pid));
         }
-        match kind {
-            Kind::Switchboard => target::spawn_switchboard(&args.switchboard_bin, &config_text),
-            Kind::Baseline => target::spawn_baseline(&args.baseline_bin),
+        match (kind, &args.tls_cert, &args.tls_key) {
+            (Kind::Switchboard, _, _) => {
+                target::spawn_switchboard(&args.switchboard_bin, &config_text)
+            }
+            (Kind::SwitchboardTls, Some(cert), Some(key)) => {
+                target::spawn_switchboard_tls(&args.switchboard_bin, &config_text, cert, key)
+            }
+            (Kind::SwitchboardTls, _, _) => {
+                Err("switchboard-tls needs --tls-cert and --tls-key".into())
+            }
+            (Kind::Baseline, _, _) => target::spawn_baseline(&args.baseline_bin),
         }
     };
     let kinds = if args.target.is_some() {
