@@ -13,7 +13,7 @@ use common::tls::{tls_table, Authority, Scratch};
 use serde_json::json;
 use switchboard::config::Config;
 use switchboard::gateway::{run, Listeners, Stop};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 /// A customer's first message on `conversation`.
 fn customer_message(conversation: &str, text: &str) -> serde_json::Value {
@@ -47,6 +47,24 @@ async fn a_wss_round_trip_carries_the_welcome_and_a_customer_message_to_the_agen
         offer["context"]["transcript"][0]["text"],
         "你好，我的订单还没到"
     );
+    server.stop(Stop::Fast).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_stall_their_handshake_hold_up_nobody() {
+    let ca = Authority::new();
+    let scratch = Scratch::new("stall");
+    let (cert, key) = scratch.write_issued("server", &ca.issue("server"));
+    let server =
+        Server::start_from_file(&scratch.config(&tls_table("gateway.tls", &cert, &key))).await;
+    // Connected, and silent: each holds a handshake open for up to its timeout.
+    let mut silent = Vec::new();
+    for _ in 0..8 {
+        silent.push(TcpStream::connect(&server.addr).await.expect("accepted"));
+    }
+    let (_connector, welcome) = Client::connector_via(&ca.transport(), &server.addr).await;
+    assert_eq!(welcome["type"], "welcome");
+    drop(silent);
     server.stop(Stop::Fast).await;
 }
 
