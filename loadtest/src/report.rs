@@ -319,12 +319,12 @@ impl Report {
         if !self.idle.is_empty() {
             out.push_str("\nIdle connections (welcomed, then silent)\n");
             out.push_str(&format!(
-                "{:<12} {:>7} {:>12} {:>12} {:>9} {:>8} {:>8}\n",
+                "{:<17} {:>7} {:>12} {:>12} {:>9} {:>8} {:>8}\n",
                 "target", "conns", "RSS before", "RSS after", "KiB/conn", "open s", "threads"
             ));
             for i in &self.idle {
                 out.push_str(&format!(
-                    "{:<12} {:>7} {:>9} KiB {:>9} KiB {:>9.2} {:>8.1} {:>8}\n",
+                    "{:<17} {:>7} {:>9} KiB {:>9} KiB {:>9.2} {:>8.1} {:>8}\n",
                     i.target,
                     i.connections,
                     i.rss_before_kib,
