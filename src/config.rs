@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -236,6 +236,36 @@ pub struct GatewayConfig {
     pub shutdown_grace_secs: u32,
     /// Bearer token for the admin API (`/api/v1/...`). Empty disables the API (403).
     pub admin_token: String,
+    /// TLS on the public listener (`wss://`); absent means plain `ws://`.
+    pub tls: Option<TlsConfig>,
+    /// TLS on the admin listener (`https://`); absent means plain `http://`.
+    pub admin_tls: Option<TlsConfig>,
+}
+
+/// A listener's certificate and private key. The files are read at startup and on every reload
+/// (`gateway::tls`); only the shape is checked here, so `validate` stays free of I/O.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain, the server's own certificate first. Relative to the working
+    /// directory.
+    pub cert_file: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of the first certificate. May be the same file.
+    pub key_file: PathBuf,
+}
+
+impl TlsConfig {
+    fn validate(&self, key: &str) -> Result<(), ConfigError> {
+        for (name, path) in [("cert_file", &self.cert_file), ("key_file", &self.key_file)] {
+            if path.as_os_str().is_empty() {
+                return Err(ConfigError::new(
+                    format!("{key}.{name}"),
+                    "must name a PEM file",
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for GatewayConfig {
@@ -255,6 +285,8 @@ impl Default for GatewayConfig {
             shutdown_drain_ms: 1000,
             shutdown_grace_secs: 10,
             admin_token: String::new(),
+            tls: None,
+            admin_tls: None,
         }
     }
 }
@@ -304,6 +336,11 @@ impl GatewayConfig {
                 format!("{key}.shards"),
                 "must be at most 256",
             ));
+        }
+        for (name, tls) in [("tls", &self.tls), ("admin_tls", &self.admin_tls)] {
+            if let Some(tls) = tls {
+                tls.validate(&format!("{key}.{name}"))?;
+            }
         }
         Ok(())
     }
@@ -902,6 +939,22 @@ mod tests {
         let text = "[[tenants]]\nid = \"a\"\n[tenants.handoff]\nsentiment_threshold = -0.5\nsentiment_recover = -0.6\n";
         let err = Config::from_toml_str(text).unwrap_err();
         assert_eq!(err.key, "tenants[0].handoff.sentiment_recover");
+    }
+
+    #[test]
+    fn a_tls_table_needs_both_files_and_names_the_key() {
+        let err = Config::from_toml_str("[gateway.tls]\ncert_file = \"c.pem\"\n").unwrap_err();
+        assert!(err.reason.contains("key_file"), "{err}");
+        let text = "[gateway.admin_tls]\ncert_file = \"c.pem\"\nkey_file = \"\"\n";
+        let err = Config::from_toml_str(text).unwrap_err();
+        assert_eq!(err.key, "gateway.admin_tls.key_file");
+        let text = "[gateway.tls]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\n";
+        let config = Config::from_toml_str(text).expect("both files named");
+        assert_eq!(
+            config.gateway.tls.map(|t| t.key_file),
+            Some(PathBuf::from("k.pem"))
+        );
+        assert_eq!(config.gateway.admin_tls, None);
     }
 
     #[test]

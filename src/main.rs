@@ -33,7 +33,7 @@ enum Command {
     /// addresses it listens on.
     ///
     /// SIGTERM drains and closes every socket with 1001; SIGINT exits at once; SIGHUP reloads
-    /// connectors, JWT secrets and the admin token from the file.
+    /// connectors, JWT secrets, the admin token and TLS certificates from the file.
     Serve(ServeArgs),
     /// Print an HS256 token for an agent or bot, signed with the tenant's jwt_secret.
     ///
@@ -192,6 +192,12 @@ fn serve(args: ServeArgs) -> ExitCode {
         config
             .validate()
             .map_err(|e| format!("invalid configuration (flags): {e}"))?;
+        let tls = gateway::tls::Tls::load(&config.gateway)
+            .map_err(|e| format!("invalid configuration: {e}"))?;
+        let (ws, http) = (
+            if tls.public.is_some() { "wss" } else { "ws" },
+            if tls.admin.is_some() { "https" } else { "http" },
+        );
         tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_default_env()
@@ -216,13 +222,14 @@ fn serve(args: ServeArgs) -> ExitCode {
                     .map_or_else(|_| "?".to_string(), |a| a.to_string())
             };
             println!("switchboard {} ({source})", env!("CARGO_PKG_VERSION"));
-            println!("  connectors: ws://{}/v1/connector", shown(&public));
-            println!("  agents:     ws://{}/v1/agent", shown(&public));
+            println!("  connectors: {ws}://{}/v1/connector", shown(&public));
+            println!("  agents:     {ws}://{}/v1/agent", shown(&public));
             println!(
-                "  admin:      http://{0}/  (dashboard)  /metrics  /healthz  /readyz  /api/v1/",
+                "  admin:      {http}://{0}/  (dashboard)  /metrics  /healthz  /readyz  /api/v1/",
                 shown(&admin)
             );
-            gateway::run_with_reload(config, path, Listeners { public, admin }, signals())
+            let listeners = Listeners { public, admin };
+            gateway::run_with_reload(config, path, tls, listeners, signals())
                 .await
                 .map_err(|e| format!("gateway failed: {e}"))
         })

@@ -575,9 +575,12 @@ async fn graceful_shutdown_turns_readiness_off_and_closes_every_socket_with_1001
         connector.expect("agent_joined").await["conversation"],
         "conv-1"
     );
-    assert!(
-        tokio::net::TcpStream::connect(&server.addr).await.is_err(),
-        "new connections are no longer accepted"
+    assert_eq!(
+        connect(&server.addr, "/v1/connector", CONNECTOR_KEY)
+            .await
+            .err(),
+        Some(503),
+        "new connections are answered 503"
     );
     assert_eq!(connector.closed().await, Some(CloseCode::Away));
     assert_eq!(agent.closed().await, Some(CloseCode::Away));

@@ -2,16 +2,22 @@
 //! `customer_message` frames, and scan what comes back without a full JSON parse on the hot path.
 
 use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::net::TcpStream;
+use tokio_rustls::rustls::crypto::ring;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::CertificateDer;
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 /// A client socket.
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -43,7 +49,40 @@ pub fn ws_config(small: bool) -> WebSocketConfig {
     }
 }
 
-/// Opens a WebSocket to `base` + `path` with a bearer credential, TCP_NODELAY on.
+/// What `wss://` targets are verified against, set once from `--tls-cert`. Process-wide because
+/// every socket of a run (rig, idle pool, background pool) needs the same trust and carries
+/// only its target's base URL.
+static TRUST: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+
+/// Trusts the certificates in this PEM file (a CA, or the server's self-signed certificate) for
+/// every `wss://` connection from now on; it offers ALPN `http/1.1`, as a browser would.
+pub fn trust(pem_file: &Path) -> Result<(), String> {
+    let shown = pem_file.display();
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(pem_file)
+        .map_err(|e| format!("--tls-cert: cannot read {shown}: {e}"))?
+    {
+        let cert = cert.map_err(|e| format!("--tls-cert: {shown}: {e}"))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("--tls-cert: {shown}: not usable as a trust anchor: {e}"))?;
+    }
+    if roots.is_empty() {
+        return Err(format!("--tls-cert: {shown} holds no PEM certificate"));
+    }
+    let mut config = ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup failed: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    TRUST
+        .set(Arc::new(config))
+        .map_err(|_| "the TLS trust is already set".to_string())
+}
+
+/// Opens a WebSocket to `base` + `path` with a bearer credential, TCP_NODELAY on; over TLS when
+/// `base` is `wss://` (after [`trust`]).
 pub async fn connect(
     base: &str,
     path: &str,
@@ -58,7 +97,14 @@ pub async fn connect(
     let bearer = HeaderValue::from_str(&format!("Bearer {credential}"))
         .map_err(|e| format!("bad credential: {e}"))?;
     request.headers_mut().insert("Authorization", bearer);
-    let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+    let connector = if url.starts_with("wss://") {
+        let trust = TRUST.get().ok_or("a wss:// target needs --tls-cert")?;
+        Some(Connector::Rustls(Arc::clone(trust)))
+    } else {
+        None
+    };
+    let connecting =
+        tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, connector);
     match tokio::time::timeout(PATIENCE, connecting).await {
         Err(_) => Err(format!("connecting to {url} timed out after {PATIENCE:?}")),
         Ok(Err(e)) => Err(format!("connecting to {url} failed: {e}")),

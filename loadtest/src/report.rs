@@ -247,12 +247,14 @@ impl Report {
                         .find(|t| t.target == name && t.batch == batch && t.background_idle == 0)
                         .map(|t| t.delivered_per_sec)
                 };
-                if let (Some(s), Some(b)) = (find("switchboard"), find("baseline")) {
-                    if b > 0.0 {
-                        out.push_str(&format!(
-                            "ratio switchboard/baseline, batch {batch}: {:.2}\n",
-                            s / b
-                        ));
+                for (a, b) in [
+                    ("switchboard", "baseline"),
+                    ("switchboard-tls", "switchboard"),
+                ] {
+                    if let (Some(x), Some(y)) = (find(a), find(b)) {
+                        if y > 0.0 {
+                            out.push_str(&format!("ratio {a}/{b}, batch {batch}: {:.2}\n", x / y));
+                        }
                     }
                 }
             }
@@ -317,12 +319,12 @@ impl Report {
         if !self.idle.is_empty() {
             out.push_str("\nIdle connections (welcomed, then silent)\n");
             out.push_str(&format!(
-                "{:<12} {:>7} {:>12} {:>12} {:>9} {:>8} {:>8}\n",
+                "{:<17} {:>7} {:>12} {:>12} {:>9} {:>8} {:>8}\n",
                 "target", "conns", "RSS before", "RSS after", "KiB/conn", "open s", "threads"
             ));
             for i in &self.idle {
                 out.push_str(&format!(
-                    "{:<12} {:>7} {:>9} KiB {:>9} KiB {:>9.2} {:>8.1} {:>8}\n",
+                    "{:<17} {:>7} {:>9} KiB {:>9} KiB {:>9.2} {:>8.1} {:>8}\n",
                     i.target,
                     i.connections,
                     i.rss_before_kib,

@@ -22,6 +22,8 @@ const STARTUP: Duration = Duration::from_secs(30);
 pub enum Kind {
     /// The real gateway.
     Switchboard,
+    /// The real gateway with `[gateway.tls]`: clients speak `wss://`.
+    SwitchboardTls,
     /// `relay-baseline`.
     Baseline,
 }
@@ -31,6 +33,7 @@ impl Kind {
     pub fn name(self) -> &'static str {
         match self {
             Kind::Switchboard => "switchboard",
+            Kind::SwitchboardTls => "switchboard-tls",
             Kind::Baseline => "baseline",
         }
     }
@@ -39,6 +42,7 @@ impl Kind {
     pub fn parse(text: &str) -> Option<Kind> {
         match text {
             "switchboard" => Some(Kind::Switchboard),
+            "switchboard-tls" => Some(Kind::SwitchboardTls),
             "baseline" => Some(Kind::Baseline),
             _ => None,
         }
@@ -50,7 +54,7 @@ impl Kind {
 pub struct Target {
     /// What it is.
     pub kind: Kind,
-    /// `ws://HOST:PORT`, without a path.
+    /// `ws://HOST:PORT` or `wss://HOST:PORT`, without a path.
     pub base: String,
     /// Its process id when known (spawned, or `--target-pid`), for RSS and CPU.
     pub pid: Option<u32>,
@@ -157,7 +161,7 @@ pub fn sibling_binary(name: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
-/// Spawns `bin args…` and waits for the line from which `find` extracts the address.
+/// Spawns `bin args…` and waits for the line from which `find` extracts the base URL.
 fn spawn_and_find(
     kind: Kind,
     bin: &Path,
@@ -206,8 +210,8 @@ fn spawn_and_find(
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match rx.recv_timeout(left) {
             Ok(line) => {
-                if let Some(addr) = find(&line) {
-                    target.base = format!("ws://{addr}");
+                if let Some(base) = find(&line) {
+                    target.base = base;
                     return Ok(target);
                 }
             }
@@ -231,15 +235,38 @@ fn spawn_and_find(
 
 /// Starts `switchboard serve` on 127.0.0.1:0 with the bench configuration.
 pub fn spawn_switchboard(bin: &Path, config_text: &str) -> Result<Target, String> {
+    spawn_gateway(Kind::Switchboard, bin, config_text)
+}
+
+/// [`spawn_switchboard`] with TLS on the public listener, serving this certificate and key.
+pub fn spawn_switchboard_tls(
+    bin: &Path,
+    config_text: &str,
+    cert_file: &Path,
+    key_file: &Path,
+) -> Result<Target, String> {
+    // Absolute, because the child's working directory is not necessarily ours.
+    let absolute =
+        |path: &Path| std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()));
+    let text = format!(
+        "{config_text}\n[gateway.tls]\ncert_file = '{}'\nkey_file = '{}'\n",
+        absolute(cert_file)?.display(),
+        absolute(key_file)?.display()
+    );
+    spawn_gateway(Kind::SwitchboardTls, bin, &text)
+}
+
+fn spawn_gateway(kind: Kind, bin: &Path, config_text: &str) -> Result<Target, String> {
     let dir = std::env::temp_dir();
     let pid = std::process::id();
-    let config_path = dir.join(format!("gateway-bench-{pid}.toml"));
+    let name = kind.name();
+    let config_path = dir.join(format!("gateway-bench-{pid}-{name}.toml"));
     std::fs::write(&config_path, config_text)
         .map_err(|e| format!("cannot write {}: {e}", config_path.display()))?;
     let config_arg = config_path.display().to_string();
-    let log = dir.join(format!("gateway-bench-{pid}-switchboard.log"));
+    let log = dir.join(format!("gateway-bench-{pid}-{name}.log"));
     let spawned = spawn_and_find(
-        Kind::Switchboard,
+        kind,
         bin,
         &[
             "serve",
@@ -251,11 +278,12 @@ pub fn spawn_switchboard(bin: &Path, config_text: &str) -> Result<Target, String
             "127.0.0.1:0",
         ],
         &log,
-        // `  connectors: ws://127.0.0.1:PORT/v1/connector`
+        // `  connectors: ws://127.0.0.1:PORT/v1/connector` (`wss://` with TLS)
         |line| {
             line.trim()
-                .strip_prefix("connectors: ws://")
+                .strip_prefix("connectors: ")
                 .and_then(|rest| rest.strip_suffix("/v1/connector"))
+                .filter(|base| base.starts_with("ws://") || base.starts_with("wss://"))
                 .map(str::to_string)
         },
     );
@@ -286,7 +314,7 @@ pub fn spawn_baseline(bin: &Path) -> Result<Target, String> {
             let addr = line.trim();
             addr.parse::<std::net::SocketAddr>()
                 .ok()
-                .map(|_| addr.to_string())
+                .map(|_| format!("ws://{addr}"))
         },
     )
 }

@@ -22,10 +22,11 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use super::{auth::credential, unix_now, Shared};
+use super::{auth::credential, tls, unix_now, Shared};
 use crate::engine::observe::TenantStats;
 use crate::engine::{AdminQuery, ShardInput};
 use crate::router::AgentStatus;
@@ -94,7 +95,8 @@ fn problem(status: StatusCode, error: &str) -> Response<Body> {
     json(status, &Problem { error })
 }
 
-/// Serves the admin listener until the task is aborted.
+/// Serves the admin listener until the task is aborted; over TLS when `[gateway.admin_tls]` is
+/// set, each handshake in its connection's own task.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
@@ -102,12 +104,26 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
         };
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
-            let service = service_fn(move |req| handle(req, Arc::clone(&shared)));
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            match shared.tls.admin.as_ref().map(tls::Certificate::acceptor) {
+                None => serve_http(stream, shared).await,
+                Some(acceptor) => {
+                    if let Some(stream) = tls::handshake(acceptor, stream).await {
+                        serve_http(stream, shared).await;
+                    }
+                }
+            }
         });
     }
+}
+
+async fn serve_http<S>(stream: S, shared: Arc<Shared>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| handle(req, Arc::clone(&shared)));
+    let _ = http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
 }
 
 async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<Body>, Infallible> {

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod auth;
 pub mod session;
+pub mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -19,7 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{
-    HeaderValue, AUTHORIZATION, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
+    HeaderValue, AUTHORIZATION, CONNECTION, RETRY_AFTER, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
     SEC_WEBSOCKET_VERSION, UPGRADE,
 };
 use hyper::server::conn::http1;
@@ -27,7 +28,8 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use parking_lot::{Mutex, RwLock};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role as WsRole, WebSocketConfig};
@@ -38,6 +40,7 @@ use crate::engine::Engine;
 use crate::metrics::Metrics;
 use auth::{credential, verify_agent, verify_connector};
 use session::Identity;
+use tls::Tls;
 
 /// The two bound listeners: data plane and admin.
 #[derive(Debug)]
@@ -80,6 +83,8 @@ pub struct Shared {
     /// Open WebSocket sessions, so shutdown can wait for them: hyper does not track upgraded
     /// connections.
     pub sessions: SessionCount,
+    /// The listeners' certificates, swapped by a reload.
+    pub tls: Tls,
 }
 
 /// A per-second rate from a growing total, sampled on demand.
@@ -150,14 +155,23 @@ pub fn reload(shared: &Shared) -> Result<ReloadOutcome, String> {
     if fresh.gateway.admin_token != current.gateway.admin_token {
         outcome.applied.push("gateway.admin_token".into());
     }
+    // Certificate files may change live (see below); turning TLS on or off may not.
     let restart_only = |c: &Config| crate::config::GatewayConfig {
         admin_token: String::new(),
+        tls: None,
+        admin_tls: None,
         ..c.gateway.clone()
     };
     if restart_only(&fresh) != restart_only(&current) {
         outcome
             .restart_required
             .push("gateway (listeners, limits, timeouts)".into());
+    }
+    let tls_on = |c: &Config| (c.gateway.tls.is_some(), c.gateway.admin_tls.is_some());
+    if tls_on(&fresh) != tls_on(&current) {
+        outcome
+            .restart_required
+            .push("gateway.tls, gateway.admin_tls (TLS on or off)".into());
     }
     let secrets = |c: &Config| {
         c.tenants
@@ -182,6 +196,10 @@ pub fn reload(shared: &Shared) -> Result<ReloadOutcome, String> {
             .restart_required
             .push("tenants (queues, routing, priority, timing, handoff)".into());
     }
+    // Last, so that whatever it returns the reload has not half-applied: it swaps the
+    // certificates only if every one loads, and nothing below can fail.
+    let certificates = shared.tls.reload(&fresh.gateway).map_err(|e| kept(&e))?;
+    outcome.applied.extend(certificates);
     *shared.live.write() = Arc::new(fresh);
     tracing::info!(
         applied = ?outcome.applied,
@@ -239,18 +257,24 @@ pub fn unix_now() -> u64 {
 /// Runs the gateway until `stop` resolves, then shuts down as it says.
 ///
 /// Tests bind both listeners on `127.0.0.1:0`, drive real clients, and resolve `stop` themselves.
+/// A certificate or key that cannot be loaded is an `InvalidInput` error naming its key.
 pub async fn run(
     config: Config,
     listeners: Listeners,
     stop: impl Future<Output = Stop>,
 ) -> std::io::Result<()> {
-    run_with_reload(config, None, listeners, stop).await
+    let tls = Tls::load(&config.gateway)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    run_with_reload(config, None, tls, listeners, stop).await
 }
 
-/// [`run`], reloading reloadable settings from `config_path` on SIGHUP and `POST /api/v1/reload`.
+/// [`run`] with certificates already loaded (`switchboard serve` loads them before it binds),
+/// reloading reloadable settings and the certificates from `config_path` on SIGHUP and
+/// `POST /api/v1/reload`.
 pub async fn run_with_reload(
     config: Config,
     config_path: Option<PathBuf>,
+    tls: Tls,
     listeners: Listeners,
     stop: impl Future<Output = Stop>,
 ) -> std::io::Result<()> {
@@ -266,33 +290,19 @@ pub async fn run_with_reload(
         started: std::time::Instant::now(),
         ready: AtomicBool::new(true),
         sessions: SessionCount::default(),
+        tls,
     });
     let admin = tokio::spawn(admin::serve(listeners.admin, Arc::clone(&shared)));
     let hangups = tokio::spawn(reload_on_hangup(Arc::clone(&shared)));
-    tokio::pin!(stop);
-    let how = loop {
-        tokio::select! {
-            how = &mut stop => break how,
-            accepted = listeners.public.accept() => {
-                let Ok((stream, _peer)) = accepted else { continue };
-                // Small chat frames must not wait for Nagle's algorithm.
-                let _ = stream.set_nodelay(true);
-                let shared = Arc::clone(&shared);
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| handle(req, Arc::clone(&shared)));
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .with_upgrades()
-                        .await;
-                });
-            }
-        }
-    };
+    let how = accept_until(&listeners.public, &shared, stop).await;
     shared.ready.store(false, Ordering::SeqCst);
-    drop(listeners.public);
     if how == Stop::Graceful {
         let drain = Duration::from_millis(u64::from(shared.config.gateway.shutdown_drain_ms));
-        tokio::time::sleep(drain).await;
+        // Still accepting, so that a new client gets the 503 `handle` answers while not ready,
+        // which a load balancer retries elsewhere, rather than a refused connection it cannot
+        // tell from a crash.
+        accept_until(&listeners.public, &shared, tokio::time::sleep(drain)).await;
+        drop(listeners.public);
         let grace = Duration::from_secs(u64::from(shared.config.gateway.shutdown_grace_secs));
         // The shards finish what is queued, then close every session with 1001 after its
         // outbox has been written; sessions end when their clients acknowledge the close.
@@ -304,6 +314,49 @@ pub async fn run_with_reload(
     let joiner = Arc::clone(&shared);
     let _ = tokio::task::spawn_blocking(move || joiner.engine.join()).await;
     Ok(())
+}
+
+/// Serves the public listener until `until` resolves. Each connection, its TLS handshake
+/// included, runs in a task of its own: nothing a client does can hold up the next accept.
+async fn accept_until<T>(
+    listener: &TcpListener,
+    shared: &Arc<Shared>,
+    until: impl Future<Output = T>,
+) -> T {
+    tokio::pin!(until);
+    loop {
+        tokio::select! {
+            done = &mut until => return done,
+            accepted = listener.accept() => {
+                let Ok((stream, _peer)) = accepted else { continue };
+                // Small chat frames must not wait for Nagle's algorithm.
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(serve_public(stream, Arc::clone(shared)));
+            }
+        }
+    }
+}
+
+async fn serve_public(stream: TcpStream, shared: Arc<Shared>) {
+    match shared.tls.public.as_ref().map(tls::Certificate::acceptor) {
+        None => serve_http(stream, shared).await,
+        Some(acceptor) => {
+            if let Some(stream) = tls::handshake(acceptor, stream).await {
+                serve_http(stream, shared).await;
+            }
+        }
+    }
+}
+
+async fn serve_http<S>(stream: S, shared: Arc<Shared>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| handle(req, Arc::clone(&shared)));
+    let _ = http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades()
+        .await;
 }
 
 /// Reloads on every SIGHUP until aborted.
@@ -327,6 +380,16 @@ fn respond(status: StatusCode, text: &'static str) -> Response<Body> {
     response
 }
 
+/// The answer to an upgrade while draining: try again shortly (behind a load balancer, another
+/// instance; alone, this one after its restart), on a new connection.
+fn draining() -> Response<Body> {
+    let mut response = respond(StatusCode::SERVICE_UNAVAILABLE, "draining\n");
+    let h = response.headers_mut();
+    h.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    h.insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
 async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path();
     let agent_path = path == "/v1/agent";
@@ -334,7 +397,7 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<
         return Ok(respond(StatusCode::NOT_FOUND, "not found\n"));
     }
     if !shared.ready.load(Ordering::SeqCst) {
-        return Ok(respond(StatusCode::SERVICE_UNAVAILABLE, "draining\n"));
+        return Ok(draining());
     }
     let headers = req.headers();
     let is_upgrade = headers

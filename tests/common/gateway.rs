@@ -1,19 +1,26 @@
 //! A real gateway on 127.0.0.1:0 and real WebSocket clients for it.
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use switchboard::config::Config;
 use switchboard::gateway::auth::{sign, Claims};
-use switchboard::gateway::{run, unix_now, Listeners, Stop};
+use switchboard::gateway::tls::Tls;
+use switchboard::gateway::{run_with_reload, unix_now, Listeners, Stop};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::rustls::ClientConfig;
+use tokio_rustls::TlsConnector;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 /// The embedded development connector key.
 pub const CONNECTOR_KEY: &str = "dev-connector-key-change-me";
@@ -25,11 +32,32 @@ pub const ADMIN_TOKEN: &str = "dev-admin-token-change-me";
 /// not a speed assertion: nothing in these tests depends on how fast frames arrive.
 const PATIENCE: Duration = Duration::from_secs(15);
 
+/// How a test client reaches a listener: in the clear, or over TLS with a configuration that
+/// trusts the test's own certificates (`common::tls`).
+#[derive(Clone, Default)]
+pub enum Transport {
+    #[default]
+    Plain,
+    Tls(Arc<ClientConfig>),
+}
+
+impl Transport {
+    /// The WebSocket URL scheme.
+    fn ws(&self) -> &'static str {
+        match self {
+            Transport::Plain => "ws",
+            Transport::Tls(_) => "wss",
+        }
+    }
+}
+
 /// A running gateway.
 pub struct Server {
     pub addr: String,
     pub admin: String,
     pub config: Config,
+    /// How `admin_request` reaches the admin listener.
+    pub admin_transport: Transport,
     stop: Option<oneshot::Sender<Stop>>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -44,13 +72,26 @@ pub fn test_config() -> Config {
 impl Server {
     /// Starts a gateway with this configuration.
     pub async fn start(config: Config) -> Server {
+        Self::spawn(config, None).await
+    }
+
+    /// Starts a gateway with the configuration in this file, which reloads re-read.
+    pub async fn start_from_file(path: &Path) -> Server {
+        let config = Config::load(path).expect("a valid configuration file");
+        Self::spawn(config, Some(path)).await
+    }
+
+    async fn spawn(config: Config, path: Option<&Path>) -> Server {
+        let tls = Tls::load(&config.gateway).expect("the certificates load");
         let public = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = public.local_addr().expect("addr").to_string();
         let admin_addr = admin.local_addr().expect("addr").to_string();
         let (tx, rx) = oneshot::channel();
-        let task = tokio::spawn(run(
+        let task = tokio::spawn(run_with_reload(
             config.clone(),
+            path.map(Path::to_path_buf),
+            tls,
             Listeners { public, admin },
             async move { rx.await.unwrap_or(Stop::Fast) },
         ));
@@ -58,6 +99,7 @@ impl Server {
             addr,
             admin: admin_addr,
             config,
+            admin_transport: Transport::Plain,
             stop: Some(tx),
             task,
         }
@@ -126,7 +168,8 @@ impl Server {
             .await
     }
 
-    /// Any HTTP/1.1 request on the admin listener: (status, body). (0, "") if it is gone.
+    /// Any HTTP/1.1 request on the admin listener, over `admin_transport`: (status, body).
+    /// (0, "") if it is gone or the TLS handshake fails.
     pub async fn admin_request(
         &self,
         method: &str,
@@ -134,18 +177,15 @@ impl Server {
         token: Option<&str>,
         body: &str,
     ) -> (u16, String) {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let Ok(mut stream) = TcpStream::connect(&self.admin).await else {
-            return (0, String::new());
-        };
         let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
         let request = format!(
             "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
-        stream.write_all(request.as_bytes()).await.expect("write");
-        let mut response = String::new();
-        let _ = stream.read_to_string(&mut response).await;
+        let Some(response) = http_exchange(&self.admin_transport, &self.admin, &request).await
+        else {
+            return (0, String::new());
+        };
         let status = response
             .split_whitespace()
             .nth(1)
@@ -154,6 +194,34 @@ impl Server {
         let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
         (status, body)
     }
+}
+
+/// Sends a raw HTTP/1.1 request and reads until the server closes: the whole response, headers
+/// included. None if the connection or its TLS handshake fails.
+pub async fn http_exchange(transport: &Transport, addr: &str, request: &str) -> Option<String> {
+    let stream = TcpStream::connect(addr).await.ok()?;
+    match transport {
+        Transport::Plain => exchange(stream, request).await,
+        Transport::Tls(config) => {
+            let connector = TlsConnector::from(Arc::clone(config));
+            let name = ServerName::try_from("127.0.0.1").expect("an IP address");
+            let stream = connector.connect(name, stream).await.ok()?;
+            exchange(stream, request).await
+        }
+    }
+}
+
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    request: &str,
+) -> Option<String> {
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = Vec::new();
+    // rustls reports a peer that closes without close_notify as an error; what was read counts.
+    let _ = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut response))
+        .await
+        .expect("the server answered and closed within the test's patience");
+    Some(String::from_utf8_lossy(&response).into_owned())
 }
 
 /// A WebSocket client speaking the protocol.
@@ -168,14 +236,31 @@ pub struct Client {
 
 /// Connects with a bearer credential; Err carries the HTTP status on refusal.
 pub async fn connect(addr: &str, path: &str, credential: &str) -> Result<Client, u16> {
-    let mut request = format!("ws://{addr}{path}")
+    connect_via(&Transport::Plain, addr, path, credential).await
+}
+
+/// [`connect`] over a transport: `wss://` to the gateway's IP address, verified against the
+/// transport's trusted certificates.
+pub async fn connect_via(
+    transport: &Transport,
+    addr: &str,
+    path: &str,
+    credential: &str,
+) -> Result<Client, u16> {
+    let mut request = format!("{}://{addr}{path}", transport.ws())
         .into_client_request()
         .expect("request");
     request.headers_mut().insert(
         "Authorization",
         format!("Bearer {credential}").parse().expect("header"),
     );
-    match tokio_tungstenite::connect_async(request).await {
+    let connector = match transport {
+        Transport::Plain => Connector::Plain,
+        Transport::Tls(config) => Connector::Rustls(Arc::clone(config)),
+    };
+    let connecting =
+        tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(connector));
+    match connecting.await {
         Ok((ws, _)) => Ok(Client {
             ws,
             seq: 0,
@@ -193,7 +278,12 @@ pub async fn connect(addr: &str, path: &str, credential: &str) -> Result<Client,
 impl Client {
     /// Connects as a connector and says hello; returns the welcome.
     pub async fn connector(addr: &str) -> (Client, Value) {
-        let mut client = connect(addr, "/v1/connector", CONNECTOR_KEY)
+        Self::connector_via(&Transport::Plain, addr).await
+    }
+
+    /// [`Client::connector`] over a transport.
+    pub async fn connector_via(transport: &Transport, addr: &str) -> (Client, Value) {
+        let mut client = connect_via(transport, addr, "/v1/connector", CONNECTOR_KEY)
             .await
             .expect("connector accepted");
         let welcome = client.hello(None).await;
@@ -202,11 +292,36 @@ impl Client {
 
     /// Connects as an agent or bot with this token and says hello; returns the welcome.
     pub async fn agent(addr: &str, token: &str) -> (Client, Value) {
-        let mut client = connect(addr, "/v1/agent", token)
+        Self::agent_via(&Transport::Plain, addr, token).await
+    }
+
+    /// [`Client::agent`] over a transport.
+    pub async fn agent_via(transport: &Transport, addr: &str, token: &str) -> (Client, Value) {
+        let mut client = connect_via(transport, addr, "/v1/agent", token)
             .await
             .expect("agent accepted");
         let welcome = client.hello(None).await;
         (client, welcome)
+    }
+
+    /// The certificate the server presented (DER), if this is a TLS connection.
+    pub fn server_certificate(&self) -> Option<Vec<u8>> {
+        self.tls()?
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .map(|cert| cert.to_vec())
+    }
+
+    /// The application protocol the TLS handshake agreed, if any.
+    pub fn alpn(&self) -> Option<Vec<u8>> {
+        self.tls()?.alpn_protocol().map(<[u8]>::to_vec)
+    }
+
+    fn tls(&self) -> Option<&tokio_rustls::rustls::ClientConnection> {
+        match self.ws.get_ref() {
+            MaybeTlsStream::Rustls(tls) => Some(tls.get_ref().1),
+            _ => None,
+        }
     }
 
     /// Sends hello (optionally resuming) and returns the welcome.

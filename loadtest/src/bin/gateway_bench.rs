@@ -60,12 +60,13 @@ struct RunArgs {
     #[arg(long, value_name = "M", value_delimiter = ',', help_heading = "What to run",
         value_parser = ["throughput", "latency", "idle", "saturate", "all"])]
     mode: Vec<String>,
-    /// switchboard, baseline or both (the default): started as child processes from the
-    /// binaries next to this one; repeatable.
-    #[arg(long, value_name = "T", help_heading = "What to run",
-        value_parser = ["switchboard", "baseline", "both"])]
+    /// switchboard, switchboard-tls, baseline or both (= switchboard and baseline; the
+    /// default): started as child processes from the binaries next to this one; repeatable or
+    /// comma-separated.
+    #[arg(long, value_name = "T", value_delimiter = ',', help_heading = "What to run",
+        value_parser = ["switchboard", "switchboard-tls", "baseline", "both"])]
     spawn: Vec<String>,
-    /// Drive a running server instead (ws://127.0.0.1:PORT).
+    /// Drive a running server instead (ws://127.0.0.1:PORT, or wss:// with --tls-cert).
     #[arg(
         long,
         value_name = "URL",
@@ -75,7 +76,7 @@ struct RunArgs {
     target: Option<String>,
     /// What --target is.
     #[arg(long, value_name = "T", default_value = "switchboard", help_heading = "What to run",
-        value_parser = ["switchboard", "baseline"])]
+        value_parser = ["switchboard", "switchboard-tls", "baseline"])]
     target_kind: String,
     /// The --target's pid, for RSS and CPU figures (required for --mode idle).
     #[arg(long, value_name = "PID", help_heading = "What to run")]
@@ -91,6 +92,14 @@ struct RunArgs {
     /// checkout.
     #[arg(long, value_name = "FILE", help_heading = "What to run")]
     config_base: Option<PathBuf>,
+    /// PEM certificate every wss:// connection is verified against (a CA, or the server's
+    /// self-signed certificate for 127.0.0.1); with --spawn switchboard-tls also the
+    /// certificate that target serves.
+    #[arg(long, value_name = "FILE", help_heading = "What to run")]
+    tls_cert: Option<PathBuf>,
+    /// Its private key, for --spawn switchboard-tls.
+    #[arg(long, value_name = "FILE", help_heading = "What to run")]
+    tls_key: Option<PathBuf>,
 
     /// Connector sockets.
     #[arg(long, value_name = "N", default_value_t = Options::default().connectors, help_heading = "Shape")]
@@ -179,13 +188,15 @@ struct Args {
     switchboard_bin: PathBuf,
     baseline_bin: PathBuf,
     config_base: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
     json: Option<PathBuf>,
     workers: usize,
     opts: Options,
     budget: Budget,
 }
 
-/// `switchboard`, `baseline` or `both`, as clap already checked.
+/// `switchboard`, `switchboard-tls`, `baseline` or `both`, as clap already checked.
 fn kinds(names: &[String]) -> Vec<Kind> {
     names
         .iter()
@@ -259,12 +270,22 @@ fn settings(cli: RunArgs) -> Result<Args, String> {
             .baseline_bin
             .unwrap_or_else(|| target::sibling_binary("relay-baseline")),
         config_base: cli.config_base.as_ref().map(read).transpose()?,
+        tls_cert: cli.tls_cert,
+        tls_key: cli.tls_key,
         json: cli.json,
         workers: cli.workers.unwrap_or_else(procfs::cpus),
         opts,
         budget,
     };
     check_bounds(&parsed)?;
+    if parsed.spawn.contains(&Kind::SwitchboardTls)
+        && (parsed.tls_cert.is_none() || parsed.tls_key.is_none())
+    {
+        return Err("--spawn switchboard-tls needs --tls-cert and --tls-key".into());
+    }
+    if let Some(cert) = &parsed.tls_cert {
+        loadtest::client::trust(cert)?;
+    }
     Ok(parsed)
 }
 
@@ -435,9 +456,17 @@ async fn run(args: &Args) -> Report {
         if let Some(url) = &args.target {
             return Ok(Target::external(args.target_kind, url, args.target_pid));
         }
-        match kind {
-            Kind::Switchboard => target::spawn_switchboard(&args.switchboard_bin, &config_text),
-            Kind::Baseline => target::spawn_baseline(&args.baseline_bin),
+        match (kind, &args.tls_cert, &args.tls_key) {
+            (Kind::Switchboard, _, _) => {
+                target::spawn_switchboard(&args.switchboard_bin, &config_text)
+            }
+            (Kind::SwitchboardTls, Some(cert), Some(key)) => {
+                target::spawn_switchboard_tls(&args.switchboard_bin, &config_text, cert, key)
+            }
+            (Kind::SwitchboardTls, _, _) => {
+                Err("switchboard-tls needs --tls-cert and --tls-key".into())
+            }
+            (Kind::Baseline, _, _) => target::spawn_baseline(&args.baseline_bin),
         }
     };
     let kinds = if args.target.is_some() {
