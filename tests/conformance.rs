@@ -237,3 +237,81 @@ async fn a_lone_agent_who_rejects_is_offered_the_customer_again_after_the_cooldo
     );
     server.stop(switchboard::gateway::Stop::Fast).await;
 }
+
+#[tokio::test]
+async fn messages_behind_hello_are_answered_after_the_welcome() {
+    let server = Server::start(test_config()).await;
+    // In the hello's own frame.
+    let mut batched = connect(&server.addr, "/v1/connector", CONNECTOR_KEY)
+        .await
+        .expect("accepted");
+    batched
+        .send_raw(r#"[{"type":"hello","seq":1,"protocol":1,"client":"t"},{"type":"ping","seq":2}]"#)
+        .await;
+    assert_eq!(batched.expect_any().await["type"], "welcome");
+    assert_eq!(
+        batched.expect_any().await,
+        json!({"type": "pong", "seq": 2})
+    );
+    assert_eq!(batched.expect_any().await, json!({"type": "ack", "seq": 2}));
+    // In the next frame, sent without waiting for the welcome.
+    let mut eager = connect(
+        &server.addr,
+        "/v1/agent",
+        &server.token("default", "a", "agent", &[("general", 5)], 1),
+    )
+    .await
+    .expect("accepted");
+    eager
+        .send(json!({"type": "hello", "protocol": 1, "client": "t"}))
+        .await;
+    let ping = eager.send(json!({"type": "ping"})).await;
+    assert_eq!(eager.expect_any().await["type"], "welcome");
+    let pong = eager.expect("pong").await;
+    assert_eq!(pong["seq"], ping);
+    server.stop(switchboard::gateway::Stop::Fast).await;
+}
+
+#[tokio::test]
+async fn broken_websocket_frames_close_with_the_rfc_codes() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    let server = Server::start(test_config()).await;
+    let (mut bad_utf8, _) = Client::connector(&server.addr).await;
+    bad_utf8
+        .send_frame(Frame::message(
+            vec![0x7b, 0xff, 0xfe, 0x7d],
+            OpCode::Data(Data::Text),
+            true,
+        ))
+        .await;
+    assert_eq!(bad_utf8.closed().await, Some(CloseCode::Invalid));
+    let token = server.token("default", "b", "agent", &[("general", 5)], 1);
+    let (mut reserved_bits, _) = Client::agent(&server.addr, &token).await;
+    let mut frame = Frame::message(
+        br#"{"type":"ping","seq":9}"#.to_vec(),
+        OpCode::Data(Data::Text),
+        true,
+    );
+    frame.header_mut().rsv1 = true;
+    reserved_bits.send_frame(frame).await;
+    assert_eq!(reserved_bits.closed().await, Some(CloseCode::Protocol));
+    // Both are counted by their code, once their writers have finished (just after the close
+    // frame left).
+    for code in ["1002", "1007"] {
+        let wanted = format!("code=\"{code}\"");
+        let mut counted = false;
+        for _ in 0..200 {
+            let (_, metrics) = server.admin_get("/metrics").await;
+            counted = metrics.lines().any(|l| {
+                l.starts_with("switchboard_connections_closed_total") && l.contains(&wanted)
+            });
+            if counted {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert!(counted, "no close counted with code {code}");
+    }
+    server.stop(switchboard::gateway::Stop::Fast).await;
+}

@@ -19,7 +19,7 @@ use super::{AdminQuery, ConversationInfo, Identity, Outbox, ShardInput};
 use crate::config::{GatewayConfig, TenantConfig};
 use crate::metrics::Metrics;
 use crate::protocol::{
-    encode_server, AgentStatus as WireStatus, ClientMessage, ErrorCode, ErrorReport, Hello,
+    encode_server, AgentStatus as WireStatus, ClientMessage, ErrorCode, ErrorReport, Hello, Pong,
     ServerMessage, SessionRole, TransferTarget as WireTarget, Welcome, DEFAULT_LANGUAGE,
     PROTOCOL_VERSION,
 };
@@ -657,6 +657,12 @@ impl Shard {
         let second = self.now() / 1000;
         for message in messages {
             let seq = message.seq();
+            if let ClientMessage::Ping(_) = message {
+                if let Some(tenant) = self.tenants.get_mut(t) {
+                    tenant.send_direct(peer, &ServerMessage::Pong(Pong { seq }));
+                }
+                continue;
+            }
             if let Some(tenant) = self.tenants.get_mut(t) {
                 tenant.current = Some((peer, seq));
                 tenant.observer.messages.add(second, 0);
@@ -788,13 +794,6 @@ impl Shard {
                     return;
                 }
             },
-            ClientMessage::Ping(p) => {
-                tenant.send_direct(
-                    Peer::Connector(connector),
-                    &ServerMessage::Pong(crate::protocol::Pong { seq: p.seq }),
-                );
-                return;
-            }
             // The decoder only lets connector messages through on a connector connection, and
             // the reader consumes hellos; anything else here is a defect, refused not crashed.
             _ => {
@@ -942,13 +941,6 @@ impl Shard {
                     reason: h.reason.into_inner(),
                     summary: h.summary.map(|s| s.into_inner()),
                 }
-            }
-            ClientMessage::Ping(p) => {
-                tenant.send_direct(
-                    Peer::Agent(agent),
-                    &ServerMessage::Pong(crate::protocol::Pong { seq: p.seq }),
-                );
-                return;
             }
             _ => {
                 tenant.refuse(ErrorCode::UnknownType, None);

@@ -26,13 +26,16 @@ use super::Shared;
 use crate::engine::{CloseOrder, Outbox, Route, ShardInput};
 use crate::metrics::Metrics;
 use crate::protocol::{
-    decode_client, encode_server, ClientMessage, ClientRole, ErrorCode, ErrorReport, ProtocolError,
-    ServerMessage, PROTOCOL_VERSION,
+    decode_client, encode_server, ClientMessage, ClientRole, ErrorCode, ErrorReport, Hello,
+    ProtocolError, ServerMessage, PROTOCOL_VERSION,
 };
 
 pub use crate::engine::Identity;
 
 type Socket = WebSocketStream<TokioIo<Upgraded>>;
+
+/// One element of a decoded frame.
+type Decoded = Result<ClientMessage, ProtocolError>;
 
 /// Most frames the writer feeds before it flushes.
 const FEED_BATCH: usize = 64;
@@ -129,7 +132,7 @@ async fn serve(
     };
     let hello = reader.hello().await;
     reader.silence = Silence::AfterHello { heartbeat };
-    if let Some(hello) = hello {
+    if let Some((hello, behind_hello)) = hello {
         let attach = ShardInput::Attach {
             tenant: route.tenant,
             conn,
@@ -139,7 +142,7 @@ async fn serve(
         };
         if route.send(attach).await {
             debug!("attached");
-            reader.forward(&route, conn).await;
+            reader.forward(&route, conn, behind_hello).await;
             if !route.send_now(ShardInput::Detach {
                 tenant: route.tenant,
                 conn,
@@ -264,6 +267,14 @@ impl Reader {
                 self.outbox.close(1009, "message too big");
                 Next::Stop
             }
+            Ok(Some(Err(WsError::Utf8))) => {
+                self.outbox.close(1007, "invalid UTF-8 in a text frame");
+                Next::Stop
+            }
+            Ok(Some(Err(WsError::Protocol(_)))) => {
+                self.outbox.close(1002, "WebSocket protocol error");
+                Next::Stop
+            }
             Ok(Some(Err(_))) => Next::Stop,
         }
     }
@@ -294,8 +305,10 @@ impl Reader {
         }
     }
 
-    /// Waits for the hello; anything else first is refused and the connection closed.
-    async fn hello(&mut self) -> Option<crate::protocol::Hello> {
+    /// Waits for the hello; anything else first is refused and the connection closed. Returns
+    /// the hello and whatever followed it in the same frame, to be processed after the
+    /// handshake.
+    async fn hello(&mut self) -> Option<(Hello, Vec<Decoded>)> {
         loop {
             let text = match self.next().await {
                 Next::Text(text) => text,
@@ -312,8 +325,8 @@ impl Reader {
                 }
             };
             let mut messages = decoded.into_iter();
-            return match (messages.next(), messages.next()) {
-                (Some(Ok(ClientMessage::Hello(hello))), None) => {
+            return match messages.next() {
+                Some(Ok(ClientMessage::Hello(hello))) => {
                     if hello.protocol != PROTOCOL_VERSION {
                         self.refuse(
                             ProtocolError::new(
@@ -325,9 +338,9 @@ impl Reader {
                         return None;
                     }
                     self.last_seq = Some(hello.seq);
-                    Some(hello)
+                    Some((hello, messages.collect()))
                 }
-                (Some(Err(error)), None) => {
+                Some(Err(error)) if messages.len() == 0 => {
                     if self.refuse(error) {
                         continue;
                     }
@@ -336,7 +349,7 @@ impl Reader {
                 _ => {
                     self.refuse(ProtocolError::new(
                         ErrorCode::NotHello,
-                        "the first frame must be a single hello",
+                        "the first message must be hello",
                     ));
                     None
                 }
@@ -344,8 +357,13 @@ impl Reader {
         }
     }
 
-    /// Reads frames until the connection ends, forwarding what decodes.
-    async fn forward(&mut self, route: &Route, conn: u64) {
+    /// Sends what followed the hello in its frame, then reads frames until the connection ends,
+    /// forwarding what decodes. Everything goes through the shard, pings too, so replies
+    /// (`welcome`, `pong`, `ack`) leave in the order the client sent what caused them.
+    async fn forward(&mut self, route: &Route, conn: u64, behind_hello: Vec<Decoded>) {
+        if !self.submit(route, conn, behind_hello, Instant::now()).await {
+            return;
+        }
         loop {
             let text = match self.next().await {
                 Next::Text(text) => text,
@@ -362,62 +380,72 @@ impl Reader {
                     return;
                 }
             };
-            let acked_before = self.last_seq;
-            let mut messages = Vec::with_capacity(decoded.len());
-            for element in decoded {
-                let outcome = match element {
-                    Ok(ClientMessage::Hello(hello)) => Err(ProtocolError::new(
-                        ErrorCode::UnknownType,
-                        "hello was already received on this connection",
-                    )
-                    .with_seq(hello.seq)),
-                    Ok(message) if self.last_seq.is_some_and(|last| message.seq() <= last) => {
-                        Err(ProtocolError::new(
-                            ErrorCode::OutOfOrder,
-                            "seq must increase on every message",
-                        )
-                        .with_seq(message.seq()))
-                    }
-                    Ok(ClientMessage::Ping(ping)) => {
-                        self.last_seq = Some(ping.seq);
-                        self.send(&ServerMessage::Pong(crate::protocol::Pong {
-                            seq: ping.seq,
-                        }));
-                        continue;
-                    }
-                    Ok(message) => {
-                        self.last_seq = Some(message.seq());
-                        Ok(message)
-                    }
-                    Err(error) => Err(error),
-                };
-                match outcome {
-                    Ok(message) => messages.push(message),
-                    Err(error) => {
-                        if !self.refuse(error) {
-                            return;
-                        }
-                    }
-                }
-            }
-            // A frame of pings alone still goes to the shard, so their seqs are acked in order
-            // with everything before them.
-            let Some(through) = self.last_seq.filter(|_| self.last_seq != acked_before) else {
-                continue;
-            };
-            self.counters.received.inc_by(messages.len() as u64);
-            let input = ShardInput::Client {
-                tenant: route.tenant,
-                conn,
-                messages,
-                through,
-                received,
-            };
-            if !route.send(input).await {
-                self.outbox.close(1011, "server stopping");
+            if !self.submit(route, conn, decoded, received).await {
                 return;
             }
         }
+    }
+
+    /// Checks one frame's elements against the session rules and sends what passes to the
+    /// shard; false once the connection must end.
+    async fn submit(
+        &mut self,
+        route: &Route,
+        conn: u64,
+        decoded: Vec<Decoded>,
+        received: Instant,
+    ) -> bool {
+        let acked_before = self.last_seq;
+        let mut messages = Vec::with_capacity(decoded.len());
+        for element in decoded {
+            let outcome = match element {
+                Ok(ClientMessage::Hello(hello)) => Err(ProtocolError::new(
+                    ErrorCode::UnknownType,
+                    "hello was already received on this connection",
+                )
+                .with_seq(hello.seq)),
+                Ok(message) if self.last_seq.is_some_and(|last| message.seq() <= last) => Err(
+                    ProtocolError::new(ErrorCode::OutOfOrder, "seq must increase on every message")
+                        .with_seq(message.seq()),
+                ),
+                Ok(message) => {
+                    self.last_seq = Some(message.seq());
+                    Ok(message)
+                }
+                Err(error) => Err(error),
+            };
+            match outcome {
+                Ok(message) => messages.push(message),
+                Err(error) => {
+                    if !self.refuse(error) {
+                        return false;
+                    }
+                }
+            }
+        }
+        // A frame of only refused elements changes nothing the shard must acknowledge.
+        let Some(through) = self.last_seq.filter(|_| self.last_seq != acked_before) else {
+            return true;
+        };
+        let pings = messages
+            .iter()
+            .filter(|m| matches!(m, ClientMessage::Ping(_)))
+            .count();
+        self.counters
+            .received
+            .inc_by((messages.len() - pings) as u64);
+        let input = ShardInput::Client {
+            tenant: route.tenant,
+            conn,
+            messages,
+            through,
+            received,
+        };
+        if !route.send(input).await {
+            self.outbox.close(1011, "server stopping");
+            return false;
+        }
+        true
     }
 }
 
@@ -508,6 +536,8 @@ fn close_code_label(code: u16) -> &'static str {
     match code {
         1000 => "1000",
         1001 => "1001",
+        1002 => "1002",
+        1007 => "1007",
         1008 => "1008",
         1009 => "1009",
         1011 => "1011",

@@ -350,6 +350,15 @@ impl Client {
             .expect("send");
     }
 
+    /// Sends a WebSocket frame as built, bypassing the client's own checks: for frames a
+    /// careless or hostile client would send.
+    pub async fn send_frame(
+        &mut self,
+        frame: tokio_tungstenite::tungstenite::protocol::frame::Frame,
+    ) {
+        self.ws.send(Message::Frame(frame)).await.expect("send");
+    }
+
     /// The next protocol frame (a batch counts as its elements). None when the socket closed;
     /// then `closed_with` tells the code.
     pub async fn next(&mut self) -> Option<Value> {
