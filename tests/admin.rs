@@ -6,31 +6,36 @@ use common::gateway::*;
 use serde_json::{json, Value};
 use switchboard::gateway::Stop;
 
-async fn busy_floor(server: &Server) -> (Client, Client, String) {
+/// A connector with two conversations and agent alice (capacity 2): alice serves the first and
+/// rejected the second, which waits (held back from her for the refusal cooldown). Returns the
+/// two clients and both gateway ids, served then waiting.
+async fn busy_floor(server: &Server) -> (Client, Client, String, String) {
     let (mut connector, _) = Client::connector(&server.addr).await;
-    let token = server.token("default", "alice", "agent", &[("general", 5)], 1);
+    let token = server.token("default", "alice", "agent", &[("general", 5)], 2);
     let (mut agent, _) = Client::agent(&server.addr, &token).await;
     let customer = json!({"id": "c1", "tier": "standard"});
-    connector
-        .send(
-            json!({"type": "customer_message", "conversation": "conv-1", "message_id": "m1",
-                     "text": "你好", "customer": customer, "channel": "app"}),
-        )
-        .await;
-    let offer = agent.expect("offer").await;
-    let id = offer["conversation"].as_str().unwrap_or("").to_string();
+    let mut ids = Vec::new();
+    for (conversation, text) in [("conv-1", "你好"), ("conv-2", "在吗")] {
+        connector
+            .send(
+                json!({"type": "customer_message", "conversation": conversation, "message_id": "m1",
+                         "text": text, "customer": customer, "channel": "app"}),
+            )
+            .await;
+        let offer = agent.expect("offer").await;
+        ids.push(offer["conversation"].as_str().unwrap_or("").to_string());
+    }
     agent
-        .send(json!({"type": "accept", "conversation": id}))
+        .send(json!({"type": "accept", "conversation": ids[0]}))
         .await;
     connector.expect("agent_joined").await;
-    connector
-        .send(
-            json!({"type": "customer_message", "conversation": "conv-2", "message_id": "m1",
-                     "text": "在吗", "customer": customer, "channel": "app"}),
-        )
+    agent
+        .send(json!({"type": "reject", "conversation": ids[1]}))
         .await;
     connector.expect("queue").await;
-    (connector, agent, id)
+    let waiting = ids.pop().unwrap_or_default();
+    let served = ids.pop().unwrap_or_default();
+    (connector, agent, served, waiting)
 }
 
 /// Polls the stats until `check` holds (the shards publish once a second).
@@ -51,7 +56,7 @@ async fn stats_until(server: &Server, check: impl Fn(&Value) -> bool) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_expose_the_floor_with_bounded_labels() {
     let server = Server::start(test_config()).await;
-    let (_connector, _agent, _) = busy_floor(&server).await;
+    let (_connector, _agent, _, _) = busy_floor(&server).await;
     stats_until(&server, |s| {
         s["tenants"][0]["queues"][0]["waiting"]["standard"] == 1.0
     })
@@ -120,7 +125,7 @@ async fn the_admin_api_needs_its_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stats_agents_and_conversations_describe_the_floor_without_personal_data() {
     let server = Server::start(test_config()).await;
-    let (_connector, _agent, id) = busy_floor(&server).await;
+    let (_connector, _agent, id, waiting_id) = busy_floor(&server).await;
     let stats = stats_until(&server, |s| {
         s["tenants"][0]["queues"][0]["waiting"]["standard"] == 1.0
     })
@@ -152,7 +157,9 @@ async fn stats_agents_and_conversations_describe_the_floor_without_personal_data
     assert_eq!(conversation["state"], "assigned");
     assert_eq!(conversation["agent"], "alice");
     assert!(!body.contains("你好") && !body.contains("c1"), "{body}");
-    let (status, body) = server.api("GET", "/api/v1/conversations/2", "").await;
+    let (status, body) = server
+        .api("GET", &format!("/api/v1/conversations/{waiting_id}"), "")
+        .await;
     assert_eq!(status, 200, "{body}");
     let waiting: Value = serde_json::from_str(&body).expect("JSON");
     assert_eq!(waiting["state"], "waiting");
@@ -167,7 +174,7 @@ async fn stats_agents_and_conversations_describe_the_floor_without_personal_data
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_supervisor_sets_an_agent_away_and_the_agent_is_told() {
     let server = Server::start(test_config()).await;
-    let (_connector, mut agent, _) = busy_floor(&server).await;
+    let (_connector, mut agent, _, _) = busy_floor(&server).await;
     let (status, body) = server
         .api(
             "POST",
@@ -270,7 +277,7 @@ async fn the_gateway_recommends_agents_from_live_traffic() {
     config.tenants[0].timing.wrap_up_secs = 0;
     config.tenants[0].handoff.bot_first = false;
     let server = Server::start(config).await;
-    let (mut connector, mut agent, id) = busy_floor(&server).await;
+    let (mut connector, mut agent, id, _) = busy_floor(&server).await;
     let before = stats_until(&server, |s| {
         s["tenants"][0]["queues"][0]["arrivals_per_min"].as_f64() > Some(0.0)
     })

@@ -20,7 +20,7 @@ use crate::config::{GatewayConfig, TenantConfig};
 use crate::metrics::Metrics;
 use crate::protocol::{
     encode_server, AgentStatus as WireStatus, ClientMessage, ErrorCode, ErrorReport, Hello, Pong,
-    ServerMessage, SessionRole, TransferTarget as WireTarget, Welcome, DEFAULT_LANGUAGE,
+    Resumed, ServerMessage, SessionRole, TransferTarget as WireTarget, Welcome, DEFAULT_LANGUAGE,
     PROTOCOL_VERSION,
 };
 use crate::router::{
@@ -182,7 +182,6 @@ pub(super) struct Tenant {
     /// Conversations that reached the human side, with when an agent took them (if one holds
     /// them now): arrivals and handle times for the staffing recommendation.
     human_side: FxHashMap<ConversationId, Option<Millis>>,
-    next_conversation: u64,
     pub(super) sessions: FxHashMap<Peer, Session>,
     /// Sessions whose connection lags (a superset: entries that caught up are dropped on the
     /// next flush), so a wake-up never scans every session.
@@ -210,7 +209,6 @@ pub(super) struct Shard {
     inbox: Receiver<ShardInput>,
     /// The router's time: Unix ms, never backwards.
     clock: WallClock,
-    started: Instant,
     stopping: bool,
     pub(super) metrics: Arc<Metrics>,
     snapshots: Arc<Snapshots>,
@@ -256,7 +254,6 @@ impl Shard {
                 external: FxHashMap::default(),
                 recent: FxHashMap::default(),
                 human_side: FxHashMap::default(),
-                next_conversation: 1,
                 sessions: FxHashMap::default(),
                 lagging: FxHashSet::default(),
                 detached: VecDeque::new(),
@@ -271,7 +268,6 @@ impl Shard {
             gateway,
             inbox,
             clock: WallClock::start(),
-            started: Instant::now(),
             stopping: false,
             commands: metrics.router_commands.with_label_values(&[&shard]),
             apply_time: metrics.apply_time.with_label_values(&[&shard]),
@@ -517,7 +513,8 @@ impl Shard {
 
     fn attach(&mut self, t: usize, conn: u64, identity: Identity, hello: Hello, outbox: Outbox) {
         let heartbeat_secs = self.gateway.heartbeat_secs;
-        let token = format!("{:x}{:x}", self.started.elapsed().as_nanos(), conn);
+        // Unguessable, and never the same across restarts: a resume names its session by it.
+        let token = format!("s-{:032x}", rand::random::<u128>());
         let Some(tenant) = self.tenants.get_mut(t) else {
             outbox.close(1011, "unknown tenant");
             return;
@@ -618,6 +615,23 @@ impl Shard {
         session.conn = Some((conn, outbox));
         tenant.conns.insert(conn, peer);
         if let (Peer::Agent(agent), Some(login)) = (peer, login) {
+            let known = self.tenants[t].router.agent(agent).is_some();
+            // A reconnect the router cannot honour (the gateway restarted and lost its state,
+            // or the grace period ran out) is told so before any new offer: nothing from
+            // before is still this agent's, and replies to old ids get unknown_conversation.
+            if asked_to_resume && !known {
+                let replay = self.gateway.replay_frames;
+                self.tenants[t].send(
+                    peer,
+                    |seq| {
+                        ServerMessage::Resumed(Resumed {
+                            seq,
+                            conversations: Vec::new(),
+                        })
+                    },
+                    replay,
+                );
+            }
             self.apply(t, Command::AgentConnect { agent, login });
         }
         self.owe_ack(t, peer, hello.seq);
@@ -758,8 +772,7 @@ impl Shard {
                                 return;
                             }
                         };
-                        let conversation = ConversationId(tenant.next_conversation);
-                        tenant.next_conversation += 1;
+                        let conversation = tenant.mint_conversation_id();
                         tenant.open.insert(key.clone(), conversation);
                         tenant.external.insert(conversation, key);
                         let arrive = Command::Arrive {
@@ -1146,6 +1159,18 @@ impl Tenant {
     }
 
     /// Refuses the client message being applied.
+    /// A new conversation id: random 63 bits, so ids never repeat across restarts (an agent
+    /// still holding an id from before a crash must not reach a new customer with it) and
+    /// reveal nothing about the tenant's other conversations. Unique among the open ones.
+    fn mint_conversation_id(&self) -> ConversationId {
+        loop {
+            let id = ConversationId(rand::random::<u64>() >> 1);
+            if id.0 != 0 && !self.external.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
     pub(super) fn refuse(&mut self, code: ErrorCode, conversation: Option<String>) {
         self.refuse_because(code, code.description(), conversation);
     }

@@ -134,27 +134,7 @@ impl Server {
         skills: &[(&str, u8)],
         capacity: u32,
     ) -> String {
-        let secret = self
-            .config
-            .tenants
-            .iter()
-            .find(|t| t.id == tenant)
-            .map(|t| t.jwt_secret.clone())
-            .expect("tenant");
-        sign(
-            &Claims {
-                sub: sub.into(),
-                tenant: tenant.into(),
-                role: role.into(),
-                skills: skills.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-                capacity,
-                exp: unix_now() + 3600,
-                name: Some(format!("{sub} (test)")),
-                auto_accept: false,
-            },
-            secret.as_bytes(),
-        )
-        .expect("HS256 signs any claims")
+        token_for(&self.config, tenant, sub, role, skills, capacity)
     }
 
     /// A plain HTTP GET on the admin listener: (status, body).
@@ -222,6 +202,37 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
         .await
         .expect("the server answered and closed within the test's patience");
     Some(String::from_utf8_lossy(&response).into_owned())
+}
+
+/// A token for an agent or bot of a tenant of `config`, valid for an hour.
+pub fn token_for(
+    config: &Config,
+    tenant: &str,
+    sub: &str,
+    role: &str,
+    skills: &[(&str, u8)],
+    capacity: u32,
+) -> String {
+    let secret = config
+        .tenants
+        .iter()
+        .find(|t| t.id == tenant)
+        .map(|t| t.jwt_secret.clone())
+        .expect("tenant");
+    sign(
+        &Claims {
+            sub: sub.into(),
+            tenant: tenant.into(),
+            role: role.into(),
+            skills: skills.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            capacity,
+            exp: unix_now() + 3600,
+            name: Some(format!("{sub} (test)")),
+            auto_accept: false,
+        },
+        secret.as_bytes(),
+    )
+    .expect("HS256 signs any claims")
 }
 
 /// A WebSocket client speaking the protocol.
