@@ -236,6 +236,23 @@ pub struct GatewayConfig {
     pub shutdown_grace_secs: u32,
     /// Bearer token for the admin API (`/api/v1/...`). Empty disables the API (403).
     pub admin_token: String,
+    /// Pending connections the kernel queues on each listener before the gateway accepts them.
+    pub listen_backlog: u32,
+    /// A client must send its whole request head within this long of connecting (and between
+    /// requests on a kept-alive connection), on both listeners; otherwise the socket is closed.
+    pub header_read_timeout_ms: u32,
+    /// Public connections at once, upgraded or not. Past it a new socket is closed at once.
+    /// Lowered at start to what the descriptor limit leaves after the admin listener's share.
+    pub max_connections: usize,
+    /// Public connections that have not finished their handshake (TLS, then the HTTP upgrade).
+    /// Past it a new socket is closed at once.
+    pub max_handshaking_connections: usize,
+    /// Admin listener connections at once; its own budget, so it answers whatever the public
+    /// listener suffers.
+    pub admin_max_connections: usize,
+    /// Failed authentications one source address may make per minute (token bucket, bursting
+    /// to the same number); past it a failed attempt is answered 429 with `Retry-After`.
+    pub auth_failures_per_minute: u32,
     /// TLS on the public listener (`wss://`); absent means plain `ws://`.
     pub tls: Option<TlsConfig>,
     /// TLS on the admin listener (`https://`); absent means plain `http://`.
@@ -285,6 +302,12 @@ impl Default for GatewayConfig {
             shutdown_drain_ms: 1000,
             shutdown_grace_secs: 10,
             admin_token: String::new(),
+            listen_backlog: 1024,
+            header_read_timeout_ms: 10_000,
+            max_connections: 100_000,
+            max_handshaking_connections: 1024,
+            admin_max_connections: 64,
+            auth_failures_per_minute: 60,
             tls: None,
             admin_tls: None,
         }
@@ -304,11 +327,26 @@ impl GatewayConfig {
                 ));
             }
         }
-        let ranges: [(&str, usize, usize, usize); 4] = [
+        let ranges: [(&str, usize, usize, usize); 9] = [
             ("max_message_bytes", self.max_message_bytes, 1024, 16 << 20),
             ("read_buffer_bytes", self.read_buffer_bytes, 1024, 1 << 20),
             ("outbox_frames", self.outbox_frames, 16, 1 << 20),
             ("replay_frames", self.replay_frames, 16, 1 << 20),
+            ("listen_backlog", self.listen_backlog as usize, 1, 65_535),
+            (
+                "header_read_timeout_ms",
+                self.header_read_timeout_ms as usize,
+                10,
+                600_000,
+            ),
+            ("max_connections", self.max_connections, 1, 10_000_000),
+            (
+                "max_handshaking_connections",
+                self.max_handshaking_connections,
+                1,
+                self.max_connections,
+            ),
+            ("admin_max_connections", self.admin_max_connections, 1, 4096),
         ];
         for (name, value, min, max) in ranges {
             if !(min..=max).contains(&value) {
@@ -323,6 +361,7 @@ impl GatewayConfig {
             ("session_resume_secs", self.session_resume_secs),
             ("error_budget_per_minute", self.error_budget_per_minute),
             ("heartbeat_secs", self.heartbeat_secs),
+            ("auth_failures_per_minute", self.auth_failures_per_minute),
         ] {
             if value == 0 {
                 return Err(ConfigError::new(
@@ -955,6 +994,20 @@ mod tests {
             Some(PathBuf::from("k.pem"))
         );
         assert_eq!(config.gateway.admin_tls, None);
+    }
+
+    #[test]
+    fn connection_limits_name_their_key() {
+        let err = Config::from_toml_str("[gateway]\nlisten_backlog = 0\n").unwrap_err();
+        assert_eq!(err.key, "gateway.listen_backlog");
+        let text = "[gateway]\nmax_connections = 10\nmax_handshaking_connections = 11\n";
+        let err = Config::from_toml_str(text).unwrap_err();
+        assert_eq!(err.key, "gateway.max_handshaking_connections");
+        assert!(err.reason.contains("between 1 and 10"), "{err}");
+        let err = Config::from_toml_str("[gateway]\nauth_failures_per_minute = 0\n").unwrap_err();
+        assert_eq!(err.key, "gateway.auth_failures_per_minute");
+        let err = Config::from_toml_str("[gateway]\nheader_read_timeout_ms = 1\n").unwrap_err();
+        assert_eq!(err.key, "gateway.header_read_timeout_ms");
     }
 
     #[test]

@@ -205,18 +205,23 @@ fn serve(args: ServeArgs) -> ExitCode {
             )
             .with_writer(std::io::stderr)
             .init();
+        // Each connection holds a descriptor; the usual soft limit of 1,024 is a tenth of what
+        // the gateway is built to hold. The hard limit is the operator's to set.
+        match rlimit::increase_nofile_limit(u64::MAX) {
+            Ok(descriptors) => tracing::info!(descriptors, "descriptor limit (RLIMIT_NOFILE)"),
+            Err(error) => tracing::warn!(%error, "cannot raise the descriptor limit"),
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the runtime: {e}"))?;
         runtime.block_on(async move {
-            let bind = |addr: String| async move {
-                tokio::net::TcpListener::bind(&addr)
-                    .await
+            let bind = |addr: &str| {
+                gateway::limits::bind(addr, config.gateway.listen_backlog)
                     .map_err(|e| format!("cannot listen on {addr}: {e}"))
             };
-            let public = bind(config.gateway.listen.clone()).await?;
-            let admin = bind(config.gateway.admin_listen.clone()).await?;
+            let public = bind(&config.gateway.listen)?;
+            let admin = bind(&config.gateway.admin_listen)?;
             let shown = |l: &tokio::net::TcpListener| {
                 l.local_addr()
                     .map_or_else(|_| "?".to_string(), |a| a.to_string())

@@ -1,11 +1,13 @@
 //! Prometheus metrics, served on the admin listener at `/metrics`.
 //!
 //! Names are prefixed `switchboard_`, in base units, counters end in `_total`. Labels come only
-//! from bounded sets — tenant, queue, lane, class, role, reason, outcome, status, code, shard —
-//! never a conversation, customer or agent id. Hot paths hold pre-resolved children (see
-//! `engine::shard::TenantMetrics` and the session tasks), so nothing hashes label values per
-//! message.
+//! from bounded sets — tenant, queue, lane, class, role, reason, outcome, status, code, shard,
+//! listener, endpoint — never a conversation, customer or agent id, nor a client's address. Hot
+//! paths hold pre-resolved children (see `engine::shard::TenantMetrics` and the session tasks),
+//! so nothing hashes label values per message.
 
+use crate::gateway::auth::Endpoint;
+use crate::gateway::limits::Cap;
 use prometheus::{
     Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
     Opts, Registry, TextEncoder,
@@ -65,6 +67,10 @@ pub struct Metrics {
     pub slow_consumer_closes: IntCounterVec,
     /// Agents the staffing model recommends, by tenant and queue.
     pub recommended_agents: GaugeVec,
+    /// Sockets closed at once on accept because a cap was reached, by listener and cap.
+    pub connections_refused: IntCounterVec,
+    /// Failed authentications, by endpoint (connector, agent, admin) and reason.
+    pub auth_failures: IntCounterVec,
     /// Constant 1, labelled with the version.
     pub build_info: IntGauge,
     /// Seconds since the gateway started.
@@ -260,6 +266,16 @@ impl Metrics {
                 "Agents the staffing model recommends for the current arrival rate.",
                 &["tenant", "queue"],
             ),
+            connections_refused: counter(
+                "switchboard_connections_refused_total",
+                "Sockets closed on accept because the listener's connection or handshake cap was reached.",
+                &["listener", "reason"],
+            ),
+            auth_failures: counter(
+                "switchboard_auth_failures_total",
+                "Failed authentications (answered 401, or 429 once a source is throttled).",
+                &["endpoint", "reason"],
+            ),
             build_info,
             uptime,
             registry,
@@ -290,6 +306,19 @@ impl Metrics {
         }
         for code in crate::protocol::ErrorCode::ALL {
             self.protocol_errors.with_label_values(&[code.as_str()]);
+        }
+        for cap in Cap::ALL {
+            self.connections_refused
+                .with_label_values(&["public", cap.as_str()]);
+        }
+        // The admin listener has one cap: its handshakes are bounded by its connections.
+        self.connections_refused
+            .with_label_values(&["admin", Cap::Total.as_str()]);
+        for endpoint in Endpoint::ALL {
+            for reason in endpoint.reasons() {
+                self.auth_failures
+                    .with_label_values(&[endpoint.as_str(), reason]);
+            }
         }
     }
 

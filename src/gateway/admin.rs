@@ -7,6 +7,7 @@
 //! `Authorization: Bearer TOKEN` or `?token=TOKEN` (browsers' `EventSource` cannot set headers).
 
 use std::convert::Infallible;
+use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +17,9 @@ use futures_util::stream;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::header::{HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
-use hyper::server::conn::http1;
+use hyper::header::{
+    HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, RETRY_AFTER,
+};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -26,7 +28,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use super::{auth::credential, tls, unix_now, Shared};
+use super::auth::{credential, presented, verify_admin, AuthError, Endpoint};
+use super::limits::{self, Acceptor};
+use super::{throttle, tls, unix_now, Shared};
 use crate::engine::observe::TenantStats;
 use crate::engine::{AdminQuery, ShardInput};
 use crate::router::AgentStatus;
@@ -96,19 +100,23 @@ fn problem(status: StatusCode, error: &str) -> Response<Body> {
 }
 
 /// Serves the admin listener until the task is aborted; over TLS when `[gateway.admin_tls]` is
-/// set, each handshake in its connection's own task.
+/// set, each handshake in its connection's own task. Its connections are capped by
+/// `gateway.admin_max_connections` alone: a connection here holds its place until it closes, so
+/// a handshake cap of its own would add nothing.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    let cap = shared.config.gateway.admin_max_connections;
+    let mut acceptor = Acceptor::new(listener, "admin", cap, cap, &shared.metrics);
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
+        let (stream, peer, admission) = acceptor.next().await;
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
+            // Freed when the connection ends.
+            let _admission = admission;
             match shared.tls.admin.as_ref().map(tls::Certificate::acceptor) {
-                None => serve_http(stream, shared).await,
+                None => serve_http(stream, peer.ip(), shared).await,
                 Some(acceptor) => {
                     if let Some(stream) = tls::handshake(acceptor, stream).await {
-                        serve_http(stream, shared).await;
+                        serve_http(stream, peer.ip(), shared).await;
                     }
                 }
             }
@@ -116,17 +124,22 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-async fn serve_http<S>(stream: S, shared: Arc<Shared>)
+async fn serve_http<S>(stream: S, ip: IpAddr, shared: Arc<Shared>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |req| handle(req, Arc::clone(&shared)));
-    let _ = http1::Builder::new()
+    let builder = limits::http1(&shared.config.gateway);
+    let service = service_fn(move |req| handle(req, Arc::clone(&shared), ip));
+    let _ = builder
         .serve_connection(TokioIo::new(stream), service)
         .await;
 }
 
-async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<Body>, Infallible> {
+async fn handle(
+    req: Request<Incoming>,
+    shared: Arc<Shared>,
+    ip: IpAddr,
+) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path().to_string();
     let method = req.method().clone();
     Ok(match (&method, path.as_str()) {
@@ -160,13 +173,16 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<
             DASHBOARD_CSS,
         )),
         (_, p) if p.starts_with("/api/v1/") => {
-            if !authorised(&req, &shared) {
-                let status = if shared.live.read().gateway.admin_token.is_empty() {
-                    StatusCode::FORBIDDEN
-                } else {
-                    StatusCode::UNAUTHORIZED
-                };
-                return Ok(problem(status, "a valid admin token is required"));
+            let expected = shared.live.read().gateway.admin_token.clone();
+            if expected.is_empty() {
+                return Ok(problem(
+                    StatusCode::FORBIDDEN,
+                    "a valid admin token is required",
+                ));
+            }
+            if let Err(error) = authorise(&req, &expected) {
+                let retry_after = throttle::auth_failed(&shared, Endpoint::Admin, &error, ip);
+                return Ok(unauthorised(retry_after));
             }
             api(req, &shared).await
         }
@@ -174,22 +190,29 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<
     })
 }
 
-fn authorised(req: &Request<Incoming>, shared: &Shared) -> bool {
-    let expected = shared.live.read().gateway.admin_token.clone();
-    let given = credential(
+fn authorise(req: &Request<Incoming>, expected: &str) -> Result<(), AuthError> {
+    let given = presented(credential(
         req.headers()
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok()),
         req.uri().query(),
+    ))?;
+    verify_admin(given, expected)
+}
+
+/// 401, or 429 with `Retry-After` once the source is throttled.
+fn unauthorised(retry_after_secs: Option<u64>) -> Response<Body> {
+    let Some(secs) = retry_after_secs else {
+        return problem(StatusCode::UNAUTHORIZED, "a valid admin token is required");
+    };
+    let mut response = problem(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many failed authentications",
     );
-    !expected.is_empty()
-        && given.is_some_and(|g| {
-            g.len() == expected.len()
-                && g.bytes()
-                    .zip(expected.bytes())
-                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                    == 0
-        })
+    let headers = response.headers_mut();
+    headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+    headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// A query parameter's value.

@@ -19,6 +19,10 @@ pub const LEEWAY_SECS: u64 = 30;
 /// Longest `sub`, in bytes.
 pub const MAX_SUB_BYTES: usize = 128;
 
+/// Longest credential looked at, in bytes: far above any key or token we issue, and small
+/// enough that a huge one costs no parsing or hashing before it is refused.
+pub const MAX_CREDENTIAL_BYTES: usize = 4096;
+
 /// The claims of an agent or bot token.
 ///
 /// Every field without a default is required: a token that lacks one is refused.
@@ -77,6 +81,96 @@ pub enum AuthError {
     /// No connector has this key.
     #[error("unknown API key")]
     UnknownKey,
+    /// Not the admin token.
+    #[error("wrong admin token")]
+    WrongToken,
+    /// Longer than [`MAX_CREDENTIAL_BYTES`].
+    #[error("credential too large")]
+    TooLarge,
+}
+
+impl AuthError {
+    /// The `reason` label of `switchboard_auth_failures_total`: a closed set.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AuthError::Missing => "missing",
+            AuthError::Malformed => "malformed",
+            AuthError::Algorithm => "algorithm",
+            AuthError::UnknownTenant => "unknown_tenant",
+            AuthError::BadSignature => "bad_signature",
+            AuthError::Expired => "expired",
+            AuthError::NotYetValid => "not_yet_valid",
+            AuthError::BadClaims => "bad_claims",
+            AuthError::InvalidClaim(_) => "invalid_claim",
+            AuthError::UnknownKey => "unknown_key",
+            AuthError::WrongToken => "wrong_token",
+            AuthError::TooLarge => "too_large",
+        }
+    }
+}
+
+/// Where a client authenticated: the `endpoint` label of `switchboard_auth_failures_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `/v1/connector`, by API key.
+    Connector,
+    /// `/v1/agent`, by JWT.
+    Agent,
+    /// The admin API, by the admin token.
+    Admin,
+}
+
+impl Endpoint {
+    /// Every endpoint.
+    pub const ALL: [Endpoint; 3] = [Endpoint::Connector, Endpoint::Agent, Endpoint::Admin];
+
+    /// The metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Connector => "connector",
+            Endpoint::Agent => "agent",
+            Endpoint::Admin => "admin",
+        }
+    }
+
+    /// The ways authenticating here can fail, so their series exist from the start.
+    pub fn reasons(self) -> &'static [&'static str] {
+        match self {
+            Endpoint::Connector => &["missing", "too_large", "unknown_key"],
+            Endpoint::Agent => &[
+                "missing",
+                "too_large",
+                "malformed",
+                "algorithm",
+                "unknown_tenant",
+                "bad_signature",
+                "expired",
+                "not_yet_valid",
+                "bad_claims",
+                "invalid_claim",
+            ],
+            Endpoint::Admin => &["missing", "too_large", "wrong_token"],
+        }
+    }
+}
+
+/// The credential, if there is one and it is not too large to look at.
+pub fn presented(credential: Option<&str>) -> Result<&str, AuthError> {
+    match credential {
+        None => Err(AuthError::Missing),
+        Some(c) if c.len() > MAX_CREDENTIAL_BYTES => Err(AuthError::TooLarge),
+        Some(c) => Ok(c),
+    }
+}
+
+/// Checks the admin token in constant time; `expected` must not be empty (an empty admin token
+/// disables the API before any credential is looked at).
+pub fn verify_admin(given: &str, expected: &str) -> Result<(), AuthError> {
+    if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+        Ok(())
+    } else {
+        Err(AuthError::WrongToken)
+    }
 }
 
 /// Why a token could not be signed.
@@ -332,5 +426,19 @@ mod tests {
             verify_connector("nope", &config),
             Err(AuthError::UnknownKey)
         );
+    }
+
+    #[test]
+    fn a_credential_is_looked_at_only_when_present_and_small() {
+        assert_eq!(presented(None), Err(AuthError::Missing));
+        let huge = "k".repeat(MAX_CREDENTIAL_BYTES + 1);
+        assert_eq!(presented(Some(&huge)), Err(AuthError::TooLarge));
+        let largest = "k".repeat(MAX_CREDENTIAL_BYTES);
+        assert_eq!(presented(Some(&largest)), Ok(largest.as_str()));
+        for endpoint in Endpoint::ALL {
+            assert!(endpoint.reasons().contains(&AuthError::TooLarge.reason()));
+        }
+        assert_eq!(verify_admin("token", "token"), Ok(()));
+        assert_eq!(verify_admin("tokem", "token"), Err(AuthError::WrongToken));
     }
 }

@@ -7,11 +7,14 @@
 
 pub mod admin;
 pub mod auth;
+pub mod limits;
 pub mod session;
+pub mod throttle;
 pub mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -23,7 +26,6 @@ use hyper::header::{
     HeaderValue, AUTHORIZATION, CONNECTION, RETRY_AFTER, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
     SEC_WEBSOCKET_VERSION, UPGRADE,
 };
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -38,8 +40,10 @@ use tokio_tungstenite::WebSocketStream;
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::metrics::Metrics;
-use auth::{credential, verify_agent, verify_connector};
+use auth::{credential, presented, verify_agent, verify_connector, Endpoint};
+use limits::{Acceptor, Admission};
 use session::Identity;
+use throttle::{auth_failed, AuthThrottle};
 use tls::Tls;
 
 /// The two bound listeners: data plane and admin.
@@ -85,6 +89,8 @@ pub struct Shared {
     pub sessions: SessionCount,
     /// The listeners' certificates, swapped by a reload.
     pub tls: Tls,
+    /// Failed authentications per source address, on both listeners.
+    pub auth_throttle: AuthThrottle,
 }
 
 /// A per-second rate from a growing total, sampled on demand.
@@ -280,7 +286,30 @@ pub async fn run_with_reload(
 ) -> std::io::Result<()> {
     let metrics = Arc::new(Metrics::new());
     let engine = Engine::start(&config, Arc::clone(&metrics));
+    let gateway = &config.gateway;
+    let descriptors = limits::descriptor_limit();
+    let max_connections = limits::public_cap(
+        gateway.max_connections,
+        gateway.admin_max_connections,
+        descriptors,
+    );
+    if max_connections < gateway.max_connections {
+        tracing::warn!(
+            configured = gateway.max_connections,
+            max_connections,
+            descriptors,
+            "gateway.max_connections lowered to what the descriptor limit allows"
+        );
+    }
+    let mut public = Acceptor::new(
+        listeners.public,
+        "public",
+        max_connections,
+        gateway.max_handshaking_connections,
+        &metrics,
+    );
     let shared = Arc::new(Shared {
+        auth_throttle: AuthThrottle::new(gateway.auth_failures_per_minute),
         live: RwLock::new(Arc::new(config.clone())),
         config_path,
         sent_rate: Mutex::new(RateSampler::default()),
@@ -294,15 +323,15 @@ pub async fn run_with_reload(
     });
     let admin = tokio::spawn(admin::serve(listeners.admin, Arc::clone(&shared)));
     let hangups = tokio::spawn(reload_on_hangup(Arc::clone(&shared)));
-    let how = accept_until(&listeners.public, &shared, stop).await;
+    let how = accept_until(&mut public, &shared, stop).await;
     shared.ready.store(false, Ordering::SeqCst);
     if how == Stop::Graceful {
         let drain = Duration::from_millis(u64::from(shared.config.gateway.shutdown_drain_ms));
         // Still accepting, so that a new client gets the 503 `handle` answers while not ready,
         // which a load balancer retries elsewhere, rather than a refused connection it cannot
         // tell from a crash.
-        accept_until(&listeners.public, &shared, tokio::time::sleep(drain)).await;
-        drop(listeners.public);
+        accept_until(&mut public, &shared, tokio::time::sleep(drain)).await;
+        drop(public);
         let grace = Duration::from_secs(u64::from(shared.config.gateway.shutdown_grace_secs));
         // The shards finish what is queued, then close every session with 1001 after its
         // outbox has been written; sessions end when their clients acknowledge the close.
@@ -319,7 +348,7 @@ pub async fn run_with_reload(
 /// Serves the public listener until `until` resolves. Each connection, its TLS handshake
 /// included, runs in a task of its own: nothing a client does can hold up the next accept.
 async fn accept_until<T>(
-    listener: &TcpListener,
+    public: &mut Acceptor,
     shared: &Arc<Shared>,
     until: impl Future<Output = T>,
 ) -> T {
@@ -327,33 +356,44 @@ async fn accept_until<T>(
     loop {
         tokio::select! {
             done = &mut until => return done,
-            accepted = listener.accept() => {
-                let Ok((stream, _peer)) = accepted else { continue };
+            (stream, peer, admission) = public.next() => {
                 // Small chat frames must not wait for Nagle's algorithm.
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(serve_public(stream, Arc::clone(shared)));
+                tokio::spawn(serve_public(stream, peer, admission, Arc::clone(shared)));
             }
         }
     }
 }
 
-async fn serve_public(stream: TcpStream, shared: Arc<Shared>) {
+async fn serve_public(
+    stream: TcpStream,
+    peer: SocketAddr,
+    admission: Admission,
+    shared: Arc<Shared>,
+) {
     match shared.tls.public.as_ref().map(tls::Certificate::acceptor) {
-        None => serve_http(stream, shared).await,
+        None => serve_http(stream, peer, admission, shared).await,
         Some(acceptor) => {
             if let Some(stream) = tls::handshake(acceptor, stream).await {
-                serve_http(stream, shared).await;
+                serve_http(stream, peer, admission, shared).await;
             }
         }
     }
 }
 
-async fn serve_http<S>(stream: S, shared: Arc<Shared>)
+/// The connection's place under the caps, until `handle` hands it to the session it upgrades
+/// to; dropped with the connection otherwise.
+type Held = Arc<Mutex<Option<Admission>>>;
+
+async fn serve_http<S>(stream: S, peer: SocketAddr, admission: Admission, shared: Arc<Shared>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |req| handle(req, Arc::clone(&shared)));
-    let _ = http1::Builder::new()
+    let held: Held = Arc::new(Mutex::new(Some(admission)));
+    let builder = limits::http1(&shared.config.gateway);
+    let service =
+        service_fn(move |req| handle(req, Arc::clone(&shared), peer.ip(), Arc::clone(&held)));
+    let _ = builder
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades()
         .await;
@@ -380,6 +420,22 @@ fn respond(status: StatusCode, text: &'static str) -> Response<Body> {
     response
 }
 
+/// The answer to a failed authentication: 401, or 429 once the source is throttled.
+fn unauthorised(retry_after_secs: Option<u64>) -> Response<Body> {
+    let Some(secs) = retry_after_secs else {
+        return respond(StatusCode::UNAUTHORIZED, "unauthorized\n");
+    };
+    let mut response = respond(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many failed authentications\n",
+    );
+    let h = response.headers_mut();
+    h.insert(RETRY_AFTER, HeaderValue::from(secs));
+    // A new connection per attempt costs a prober a TCP handshake each time.
+    h.insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
 /// The answer to an upgrade while draining: try again shortly (behind a load balancer, another
 /// instance; alone, this one after its restart), on a new connection.
 fn draining() -> Response<Body> {
@@ -390,7 +446,12 @@ fn draining() -> Response<Body> {
     response
 }
 
-async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<Body>, Infallible> {
+async fn handle(
+    req: Request<Incoming>,
+    shared: Arc<Shared>,
+    ip: IpAddr,
+    held: Held,
+) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path();
     let agent_path = path == "/v1/agent";
     if path != "/v1/connector" && !agent_path {
@@ -417,26 +478,31 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<
         ));
     };
     let accept = derive_accept_key(key.as_bytes());
-    let token = credential(
+    let token = presented(credential(
         headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()),
         req.uri().query(),
-    );
+    ));
     let live = shared.live.read().clone();
-    let identity = match (token, agent_path) {
-        (None, _) => None,
-        (Some(token), true) => verify_agent(token, &live).ok().map(Identity::Agent),
-        (Some(token), false) => {
-            verify_connector(token, &live)
-                .ok()
-                .map(|(name, tenant)| Identity::Connector {
-                    name: name.to_string(),
-                    tenant: tenant.to_string(),
-                })
+    let (endpoint, verified) = if agent_path {
+        let verified = token.and_then(|t| verify_agent(t, &live).map(Identity::Agent));
+        (Endpoint::Agent, verified)
+    } else {
+        let verified = token.and_then(|t| {
+            verify_connector(t, &live).map(|(name, tenant)| Identity::Connector {
+                name: name.to_string(),
+                tenant: tenant.to_string(),
+            })
+        });
+        (Endpoint::Connector, verified)
+    };
+    let identity = match verified {
+        Ok(identity) => identity,
+        Err(error) => {
+            let retry_after = auth_failed(&shared, endpoint, &error, ip);
+            return Ok(unauthorised(retry_after));
         }
     };
-    let Some(identity) = identity else {
-        return Ok(respond(StatusCode::UNAUTHORIZED, "unauthorized\n"));
-    };
+    let connected = held.lock().take().map(Admission::upgraded);
 
     let gateway = &shared.config.gateway;
     let ws_config = WebSocketConfig::default()
@@ -449,6 +515,8 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<
     let task_shared = Arc::clone(&shared);
     task_shared.sessions.enter();
     tokio::spawn(async move {
+        // The session's place under `gateway.max_connections`, freed when it ends.
+        let _connected = connected;
         if let Ok(upgraded) = upgrade.await {
             let ws = WebSocketStream::from_raw_socket(
                 TokioIo::new(upgraded),

@@ -157,23 +157,72 @@ impl Server {
         token: Option<&str>,
         body: &str,
     ) -> (u16, String) {
+        let response = self.admin_exchange(method, path, token, body).await;
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+        (status_of(&response), body)
+    }
+
+    /// [`Server::admin_request`]'s whole response, headers included; empty if it is gone.
+    pub async fn admin_exchange(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &str,
+    ) -> String {
         let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
         let request = format!(
             "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
-        let Some(response) = http_exchange(&self.admin_transport, &self.admin, &request).await
-        else {
-            return (0, String::new());
-        };
-        let status = response
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-        (status, body)
+        http_exchange(&self.admin_transport, &self.admin, &request)
+            .await
+            .unwrap_or_default()
     }
+
+    /// The value of one series in `/metrics`, e.g.
+    /// `switchboard_auth_failures_total{endpoint="admin",reason="missing"}`; None if absent.
+    pub async fn metric(&self, series: &str) -> Option<f64> {
+        let (status, text) = self.admin_get("/metrics").await;
+        assert_eq!(status, 200, "/metrics answers");
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
+}
+
+/// The status code of a raw HTTP response; 0 if there is none.
+pub fn status_of(response: &str) -> u16 {
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A WebSocket upgrade request for `path`, with this bearer credential, asking the server to
+/// close the connection if it refuses.
+pub fn upgrade_request(path: &str, credential: &str) -> String {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Authorization: Bearer {credential}\r\n\r\n"
+    )
+}
+
+/// A TCP connection that sends nothing, held open by the test.
+pub async fn silent(addr: &str) -> TcpStream {
+    TcpStream::connect(addr)
+        .await
+        .expect("the kernel accepts the connection")
+}
+
+/// Waits for the server to close `stream` (end of file or reset), ignoring what it sends first.
+/// Panics if it is still open after the test's patience.
+pub async fn closed_by_server(mut stream: TcpStream) {
+    let mut sink = Vec::new();
+    let _ = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut sink))
+        .await
+        .expect("the server closed the connection within the test's patience");
 }
 
 /// Sends a raw HTTP/1.1 request and reads until the server closes: the whole response, headers
@@ -284,6 +333,41 @@ pub async fn connect_via(
         }
         Err(other) => panic!("connect failed: {other}"),
     }
+}
+
+/// Connects as the development connector and says hello, retrying while the server closes new
+/// sockets at once (a connection cap that has not yet seen its places freed). Panics if it is
+/// not admitted within the test's patience.
+pub async fn connector_once_admitted(addr: &str) -> (Client, Value) {
+    let url = format!("ws://{addr}/v1/connector");
+    let admitted = async {
+        loop {
+            let mut request = url.as_str().into_client_request().expect("request");
+            request.headers_mut().insert(
+                "Authorization",
+                format!("Bearer {CONNECTOR_KEY}").parse().expect("header"),
+            );
+            match tokio_tungstenite::connect_async(request).await {
+                Ok((ws, _)) => return ws,
+                Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                    panic!("refused with HTTP {}", response.status())
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    };
+    let ws = tokio::time::timeout(PATIENCE, admitted)
+        .await
+        .expect("a connection was admitted within the test's patience");
+    let mut client = Client {
+        ws,
+        seq: 0,
+        seen: Vec::new(),
+        close_code: None,
+        close_reason: String::new(),
+    };
+    let welcome = client.hello(None).await;
+    (client, welcome)
 }
 
 impl Client {
