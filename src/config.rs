@@ -748,7 +748,22 @@ pub struct TimingConfig {
     pub queue_update_interval_ms: u32,
     /// How many recent messages a conversation keeps for the agent who takes it over.
     pub transcript_messages: u32,
+    /// How many bytes of text and message ids an offer's transcript carries, newest lines
+    /// first; the older ones are left out and counted (`transcript_truncated`).
+    pub transcript_bytes: u32,
 }
+
+/// The most `transcript_bytes` may be, so the largest offer fits the 2 MiB frame the protocol
+/// promises (`gateway::session::MAX_SERVER_FRAME_BYTES`). Escaped as JSON a byte takes at most six
+/// (`\u0001`), so the transcript's text and ids take at most 1.5 MiB; the fixed part of 1000
+/// lines (about 80 bytes each) and everything else an offer carries, each field within
+/// docs/protocol.md's limits, take well under the remaining 512 KiB.
+/// [`protocol.rs`: the_largest_offer_fits_the_documented_frame_bound]
+pub const TRANSCRIPT_BYTES_MAX: u32 = 256 * 1024;
+
+/// The least `transcript_bytes` may be: room for the newest line whatever it holds (8192
+/// characters of up to 4 bytes and a 128-byte id), so an offer always shows it.
+pub const TRANSCRIPT_BYTES_MIN: u32 = 64 * 1024;
 
 impl Default for TimingConfig {
     fn default() -> Self {
@@ -763,6 +778,7 @@ impl Default for TimingConfig {
             sticky_wait_secs: 10,
             queue_update_interval_ms: 5000,
             transcript_messages: 20,
+            transcript_bytes: TRANSCRIPT_BYTES_MAX,
         }
     }
 }
@@ -793,6 +809,15 @@ impl TimingConfig {
             return Err(ConfigError::new(
                 format!("{key}.transcript_messages"),
                 "must be at most 1000",
+            ));
+        }
+        if !(TRANSCRIPT_BYTES_MIN..=TRANSCRIPT_BYTES_MAX).contains(&self.transcript_bytes) {
+            return Err(ConfigError::new(
+                format!("{key}.transcript_bytes"),
+                format!(
+                    "must be between {TRANSCRIPT_BYTES_MIN} (the largest line) and \
+                     {TRANSCRIPT_BYTES_MAX} (so an offer fits a 2 MiB frame)"
+                ),
             ));
         }
         Ok(())
@@ -1008,6 +1033,16 @@ mod tests {
         assert_eq!(err.key, "gateway.auth_failures_per_minute");
         let err = Config::from_toml_str("[gateway]\nheader_read_timeout_ms = 1\n").unwrap_err();
         assert_eq!(err.key, "gateway.header_read_timeout_ms");
+    }
+
+    #[test]
+    fn a_transcript_bytes_that_could_overflow_an_offer_frame_names_the_key() {
+        for bytes in [TRANSCRIPT_BYTES_MAX + 1, TRANSCRIPT_BYTES_MIN - 1] {
+            let text =
+                format!("[[tenants]]\nid = \"a\"\n[tenants.timing]\ntranscript_bytes = {bytes}\n");
+            let err = Config::from_toml_str(&text).unwrap_err();
+            assert_eq!(err.key, "tenants[0].timing.transcript_bytes");
+        }
     }
 
     #[test]

@@ -206,6 +206,7 @@ fn offer_context(handoff: Option<HandoffContext>) -> OfferContext {
                 message_id: "a-1".into(),
             },
         ],
+        transcript_truncated: Some(2),
         order_numbers: vec!["E20251111000123".into()],
         tracking_numbers: vec!["SF1234567890".into()],
     }
@@ -321,6 +322,7 @@ fn server_messages() -> Vec<ServerMessage> {
                 intent: None,
                 order_value: None,
                 transcript: vec![],
+                transcript_truncated: None,
                 order_numbers: vec![],
                 tracking_numbers: vec![],
                 ..offer_context(None)
@@ -1547,6 +1549,64 @@ fn the_walkthrough_decodes_and_keeps_its_promises() {
     }
     assert!(saw_hello.contains("connector"));
     assert!(entries.iter().any(|e| e.contains("转人工")));
+}
+
+/// docs/protocol.md promises server frames of at most 2 MiB. The largest offer there can be:
+/// every field at its documented limit, every byte one that JSON escapes six-fold (`\u0001`),
+/// and as many lines as `transcript_messages` allows sharing the most `transcript_bytes` allows.
+#[test]
+fn the_largest_offer_fits_the_documented_frame_bound() {
+    use switchboard::config::TRANSCRIPT_BYTES_MAX;
+    use switchboard::gateway::session::MAX_SERVER_FRAME_BYTES;
+    let escaped = |n: usize| "\u{1}".repeat(n);
+    let lines = 1000;
+    let line_bytes = TRANSCRIPT_BYTES_MAX as usize / lines;
+    let transcript = (0..lines)
+        .map(|_| TranscriptLine {
+            at: u64::MAX,
+            from: Speaker::Customer,
+            text: escaped(line_bytes - 128).into(),
+            message_id: escaped(128),
+        })
+        .collect();
+    let offer = ServerMessage::Offer(Box::new(Offer {
+        seq: u64::MAX,
+        conversation: escaped(128),
+        auto_accepted: false,
+        expires_in_secs: Some(u32::MAX),
+        context: OfferContext {
+            queue: escaped(128),
+            class: Class::Complaint,
+            customer: OfferCustomer {
+                id: escaped(128).into(),
+                tier: Tier::Vip(9),
+                tags: vec![escaped(128); 32],
+                name: Some(escaped(128).into()),
+            },
+            channel: escaped(128),
+            language: escaped(128),
+            intent: Some(escaped(128)),
+            order_value: Some(u64::MAX),
+            waited_secs: u32::MAX,
+            returning_customer: true,
+            handoff: Some(HandoffContext {
+                reason: HandoffReason::NegativeSentiment,
+                bot_reason: Some(escaped(256).into()),
+                bot_summary: Some(escaped(4096).into()),
+                sentiment: Some(-0.123_456_79),
+                sentiment_trend: vec![-0.123_456_79; 100],
+            }),
+            transcript,
+            transcript_truncated: Some(u32::MAX),
+            order_numbers: vec!["1".repeat(20).into(); 10],
+            tracking_numbers: vec!["1".repeat(20).into(); 10],
+        },
+    }));
+    let size = encode_server(&offer).len();
+    assert!(
+        size <= MAX_SERVER_FRAME_BYTES,
+        "the largest offer takes {size} bytes, over {MAX_SERVER_FRAME_BYTES}"
+    );
 }
 
 #[test]

@@ -757,6 +757,58 @@ fn messages_flow_between_customer_and_agent_and_the_transcript_reaches_the_offer
 }
 
 #[test]
+fn an_offers_transcript_keeps_the_newest_lines_within_transcript_bytes_and_counts_the_rest() {
+    // The reproduction: 11 messages of 8,192 CJK characters (24 KiB each) wait for an
+    // agent; 264 KiB of text is more than the default 256 KiB bound.
+    let mut s = Script::default_tenant();
+    let budget = default_tenant().timing.transcript_bytes as usize;
+    s.arrive(1, customer("a"));
+    let lines: Vec<String> = (0..11u32)
+        .map(|i| {
+            let mark = char::from_u32(0x4e00 + i).expect("a CJK character");
+            std::iter::repeat_n(mark, 8192).collect()
+        })
+        .collect();
+    for line in &lines {
+        s.say(1, line);
+    }
+    let fx = s.agent(1, &["general"], 1);
+    let context = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Offer { context, .. } => Some(context.clone()),
+            _ => None,
+        })
+        .expect("offered");
+    let texts: Vec<&str> = context
+        .transcript
+        .iter()
+        .map(|l| &*l.message.text)
+        .collect();
+    let newest: Vec<&str> = lines[1..].iter().map(String::as_str).collect();
+    assert_eq!(
+        texts, newest,
+        "the oldest line goes, the newest ten stay, in order"
+    );
+    assert_eq!(context.transcript_truncated, 1);
+    let carried: usize = context.transcript.iter().map(|l| l.budget_bytes()).sum();
+    assert!(carried <= budget, "{carried} bytes carried, bound {budget}");
+
+    // Under the bound nothing is cut and nothing is marked.
+    let mut s = Script::default_tenant();
+    s.arrive(2, customer("b"));
+    s.say(2, &lines[0]);
+    let fx = s.agent(1, &["general"], 1);
+    let marked = fx.iter().find_map(|e| match e {
+        Effect::Offer { context, .. } => {
+            Some((context.transcript.len(), context.transcript_truncated))
+        }
+        _ => None,
+    });
+    assert_eq!(marked, Some((1, 0)));
+}
+
+#[test]
 fn supervisor_offline_returns_conversations_at_once() {
     let mut config = default_tenant();
     config.vip.reserved_share = 0.0;

@@ -477,6 +477,8 @@ fn wire_context(tenant: &Tenant, context: &OfferContext) -> WireContext {
                 message_id: line.message.id.as_deref().unwrap_or_default().to_string(),
             })
             .collect(),
+        transcript_truncated: (context.transcript_truncated > 0)
+            .then_some(context.transcript_truncated),
         order_numbers: context
             .numbers
             .orders

@@ -34,7 +34,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role as WsRole, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::Role as WsRole;
 use tokio_tungstenite::WebSocketStream;
 
 use crate::config::Config;
@@ -504,13 +504,7 @@ async fn handle(
     };
     let connected = held.lock().take().map(Admission::upgraded);
 
-    let gateway = &shared.config.gateway;
-    let ws_config = WebSocketConfig::default()
-        .read_buffer_size(gateway.read_buffer_bytes)
-        .write_buffer_size(8 * 1024)
-        .max_write_buffer_size(gateway.max_message_bytes * 4)
-        .max_message_size(Some(gateway.max_message_bytes))
-        .max_frame_size(Some(gateway.max_message_bytes));
+    let ws_config = session::socket_config(&shared.config.gateway);
     let upgrade = hyper::upgrade::on(req);
     let task_shared = Arc::clone(&shared);
     task_shared.sessions.enter();

@@ -4,6 +4,11 @@
 //! errors itself (they never reach a shard) and forwards decoded messages to the tenant's shard.
 //! The writer owns the write half: it `feed`s every frame already queued, then `flush`es once,
 //! pings every heartbeat, and closes with the code it is told. Neither holds a lock.
+//!
+//! A writer that cannot write (a frame over [`MAX_SERVER_FRAME_BYTES`], a broken socket, or no
+//! progress for `gateway.slow_consumer_secs`) sets the close order itself, so the reader stops
+//! and detaches: the shard then handles the agent as disconnected instead of offering work to a
+//! connection that receives nothing.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -17,12 +22,13 @@ use prometheus::IntCounter;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 use tracing::{debug, info_span, Instrument};
 
 use super::Shared;
+use crate::config::GatewayConfig;
 use crate::engine::{CloseOrder, Outbox, Route, ShardInput};
 use crate::metrics::Metrics;
 use crate::protocol::{
@@ -39,6 +45,31 @@ type Decoded = Result<ClientMessage, ProtocolError>;
 
 /// Most frames the writer feeds before it flushes.
 const FEED_BATCH: usize = 64;
+
+/// The largest frame the gateway sends, as docs/protocol.md promises clients. The largest frames
+/// are offers, kept under it by the tenant's `transcript_bytes` (see `config::TRANSCRIPT_BYTES_MAX`).
+pub const MAX_SERVER_FRAME_BYTES: usize = 2 << 20;
+
+/// What the socket buffers before it writes: little, since the writer flushes every batch.
+const WRITE_BUFFER_BYTES: usize = 8 * 1024;
+
+/// A frame's header: 2 bytes, 8 more for a 64-bit length, no mask from a server.
+const FRAME_HEADER_BYTES: usize = 10;
+
+/// The WebSocket settings of a connection.
+///
+/// tungstenite refuses a frame that does not fit beside what it already buffers (under
+/// `WRITE_BUFFER_BYTES`: the sink flushes before it takes the next frame), and once refused the
+/// frame is gone. So the bound leaves room for the largest frame we send: only one over
+/// [`MAX_SERVER_FRAME_BYTES`] fails, and the writer closes the connection for it.
+pub fn socket_config(gateway: &GatewayConfig) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(gateway.read_buffer_bytes)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(WRITE_BUFFER_BYTES + FRAME_HEADER_BYTES + MAX_SERVER_FRAME_BYTES)
+        .max_message_size(Some(gateway.max_message_bytes))
+        .max_frame_size(Some(gateway.max_message_bytes))
+}
 
 /// How long a new connection has to send its hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -107,8 +138,10 @@ async fn serve(
     let writer = tokio::spawn(write(
         sink,
         queued,
+        Arc::clone(&outbox.close),
         close_rx.clone(),
         heartbeat,
+        Duration::from_secs(u64::from(gateway.slow_consumer_secs)),
         counters.clone(),
     ));
     let Some(route) = shared.engine.route(identity.tenant()) else {
@@ -450,85 +483,166 @@ impl Reader {
 }
 
 /// Drains the outbox: feeds every queued frame, flushes once, pings when quiet, closes on order.
+///
+/// Every write is bounded by `stall_limit`. When one fails or stalls the writer sets a close
+/// order itself: the reader stops on it and detaches, so the shard never keeps a session whose
+/// frames reach nobody (an agent it would go on offering work to).
 async fn write(
     mut sink: SplitSink<Socket, Message>,
     mut queued: mpsc::Receiver<Utf8Bytes>,
-    mut close: watch::Receiver<CloseOrder>,
+    close: Arc<watch::Sender<CloseOrder>>,
+    // Made before the spawn: one subscribed in here could miss an order given meanwhile.
+    mut orders: watch::Receiver<CloseOrder>,
     heartbeat: Duration,
+    stall_limit: Duration,
     counters: ConnMetrics,
 ) {
-    let code = write_until_closed(&mut sink, &mut queued, &mut close, heartbeat, &counters).await;
+    let writer = Writer {
+        stall_limit,
+        counters: &counters,
+    };
+    let label = match writer
+        .until_closed(&mut sink, &mut queued, &mut orders, heartbeat)
+        .await
+    {
+        Ok(code) => close_code_label(code),
+        Err(failure) => {
+            let (code, reason) = failure.close();
+            close.send_replace(Some((code, reason)));
+            if let WriteFailure::TooLarge = failure {
+                // The socket itself still works, so the client can be told why.
+                let _ = writer.put(&mut sink, close_message(code, reason)).await;
+                close_code_label(code)
+            } else {
+                "abnormal"
+            }
+        }
+    };
     counters
         .metrics
         .connections_closed
-        .with_label_values(&[counters.role, code])
+        .with_label_values(&[counters.role, label])
         .inc();
 }
 
-/// Returns the close code sent, or "abnormal" when the socket failed first.
-async fn write_until_closed(
-    sink: &mut SplitSink<Socket, Message>,
-    queued: &mut mpsc::Receiver<Utf8Bytes>,
-    close: &mut watch::Receiver<CloseOrder>,
-    heartbeat: Duration,
-    counters: &ConnMetrics,
-) -> &'static str {
-    const ABNORMAL: &str = "abnormal";
-    let mut ping = tokio::time::interval(heartbeat);
-    ping.tick().await;
-    let order = loop {
-        tokio::select! {
-            biased;
-            frame = queued.recv() => {
-                // Every sender is gone; a close order given just before still counts.
-                let Some(frame) = frame else { break *close.borrow() };
-                let mut batch = 1;
-                if sink.feed(Message::Text(frame)).await.is_err() {
-                    return ABNORMAL;
-                }
-                while batch < FEED_BATCH {
-                    let Ok(frame) = queued.try_recv() else { break };
-                    if sink.feed(Message::Text(frame)).await.is_err() {
-                        return ABNORMAL;
-                    }
-                    batch += 1;
-                }
-                if sink.flush().await.is_err() {
-                    return ABNORMAL;
-                }
-                counters.sent.inc_by(batch as u64);
-            }
-            changed = close.changed() => {
-                if changed.is_err() {
-                    break None;
-                }
-                let order = *close.borrow();
-                if order.is_some() {
-                    break order;
-                }
-            }
-            _ = ping.tick() => {
-                if sink.send(Message::Ping(Bytes::new())).await.is_err() {
-                    return ABNORMAL;
-                }
-            }
+/// Why a writer gave up on its socket.
+#[derive(Debug, Clone, Copy)]
+enum WriteFailure {
+    /// A frame over [`MAX_SERVER_FRAME_BYTES`]: tungstenite refuses it and the frame is lost,
+    /// so the client would have a hole in its `seq` (the shard's replay cannot fill it either).
+    TooLarge,
+    /// A write made no progress for the stall limit: the peer stopped reading. A close frame
+    /// could not get through either, so the socket is dropped.
+    Stalled,
+    /// The socket failed.
+    Broken,
+}
+
+impl WriteFailure {
+    /// The order that stops the reader (and, for `TooLarge`, the close frame sent).
+    fn close(self) -> (u16, &'static str) {
+        match self {
+            WriteFailure::TooLarge => (1011, "frame too large"),
+            WriteFailure::Stalled => (1013, "write timeout: slow consumer"),
+            WriteFailure::Broken => (1011, "socket failed"),
         }
-    };
-    // Whatever was queued before the order goes out first: a shutdown loses nothing in flight.
-    while let Ok(frame) = queued.try_recv() {
-        if sink.feed(Message::Text(frame)).await.is_err() {
-            return ABNORMAL;
-        }
-        counters.sent.inc();
     }
-    let (code, reason) = order.unwrap_or((1000, "bye"));
-    let frame = CloseFrame {
+}
+
+struct Writer<'a> {
+    stall_limit: Duration,
+    counters: &'a ConnMetrics,
+}
+
+impl Writer<'_> {
+    /// Writes until told to close or until every sender is gone; returns the close code sent.
+    async fn until_closed(
+        &self,
+        sink: &mut SplitSink<Socket, Message>,
+        queued: &mut mpsc::Receiver<Utf8Bytes>,
+        close: &mut watch::Receiver<CloseOrder>,
+        heartbeat: Duration,
+    ) -> Result<u16, WriteFailure> {
+        let mut ping = tokio::time::interval(heartbeat);
+        ping.tick().await;
+        let order = loop {
+            tokio::select! {
+                biased;
+                frame = queued.recv() => {
+                    // Every sender is gone; a close order given just before still counts.
+                    let Some(frame) = frame else { break *close.borrow() };
+                    self.batch(sink, queued, frame).await?;
+                }
+                _ = close.changed() => {
+                    let order = *close.borrow_and_update();
+                    if order.is_some() {
+                        break order;
+                    }
+                }
+                _ = ping.tick() => {
+                    self.put(sink, Message::Ping(Bytes::new())).await?;
+                }
+            }
+        };
+        // Whatever was queued before the order goes out first: a shutdown loses nothing in flight.
+        while let Ok(frame) = queued.try_recv() {
+            self.bounded(sink.feed(Message::Text(frame))).await?;
+            self.counters.sent.inc();
+        }
+        let (code, reason) = order.unwrap_or((1000, "bye"));
+        // A peer that already closed cannot take our close frame; the code still stands.
+        let _ = self.put(sink, close_message(code, reason)).await;
+        let _ = tokio::time::timeout(self.stall_limit, sink.close()).await;
+        Ok(code)
+    }
+
+    /// Feeds this frame and up to `FEED_BATCH - 1` more already queued, then flushes once.
+    async fn batch(
+        &self,
+        sink: &mut SplitSink<Socket, Message>,
+        queued: &mut mpsc::Receiver<Utf8Bytes>,
+        first: Utf8Bytes,
+    ) -> Result<(), WriteFailure> {
+        self.bounded(sink.feed(Message::Text(first))).await?;
+        let mut batch = 1;
+        while batch < FEED_BATCH {
+            let Ok(frame) = queued.try_recv() else { break };
+            self.bounded(sink.feed(Message::Text(frame))).await?;
+            batch += 1;
+        }
+        self.bounded(sink.flush()).await?;
+        self.counters.sent.inc_by(batch as u64);
+        Ok(())
+    }
+
+    /// Sends one message and flushes.
+    async fn put(
+        &self,
+        sink: &mut SplitSink<Socket, Message>,
+        message: Message,
+    ) -> Result<(), WriteFailure> {
+        self.bounded(sink.send(message)).await
+    }
+
+    /// One write, bounded by the stall limit.
+    async fn bounded(
+        &self,
+        write: impl std::future::Future<Output = Result<(), WsError>>,
+    ) -> Result<(), WriteFailure> {
+        match tokio::time::timeout(self.stall_limit, write).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(WsError::WriteBufferFull(_))) => Err(WriteFailure::TooLarge),
+            Ok(Err(_)) => Err(WriteFailure::Broken),
+            Err(_) => Err(WriteFailure::Stalled),
+        }
+    }
+}
+
+fn close_message(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
         code: CloseCode::from(code),
         reason: Utf8Bytes::from_static(reason),
-    };
-    let _ = sink.send(Message::Close(Some(frame))).await;
-    let _ = sink.close().await;
-    close_code_label(code)
+    }))
 }
 
 /// Close codes as bounded metric label values.

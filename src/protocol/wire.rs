@@ -1050,9 +1050,12 @@ pub struct OfferContext {
     /// Present when a bot served the customer first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handoff: Option<HandoffContext>,
-    /// Recent messages, oldest first (bounded by the tenant's `transcript_messages`), including
-    /// every customer message so far; later ones arrive as `customer_message`.
+    /// Recent messages, oldest first, bounded by the tenant's `transcript_messages` and
+    /// `transcript_bytes`; later ones arrive as `customer_message`.
     pub transcript: Vec<TranscriptLine>,
+    /// Present when `transcript_bytes` left out older lines: how many.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcript_truncated: Option<u32>,
     /// Order numbers found in the conversation.
     pub order_numbers: Vec<Private>,
     /// Parcel tracking numbers found in the conversation.

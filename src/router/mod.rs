@@ -656,7 +656,7 @@ impl Router {
         c.unresolved = 0;
         let (epoch, queue) = (c.epoch, c.queue);
         let vip = c.ranking.lane == Lane::Vip;
-        let context = Arc::new(offer_context(c, now, false));
+        let context = Arc::new(offer_context(c, now, false, self.policy.transcript_bytes));
         self.update_agent(bot, |a| a.take(id, vip, now));
         out.push(Effect::StateChanged {
             conversation: id,
@@ -1477,7 +1477,12 @@ impl Router {
         let epoch = c.epoch;
         let vip = c.ranking.lane == Lane::Vip;
         let queue = c.queue;
-        let context = Arc::new(offer_context(c, now, returning_customer));
+        let context = Arc::new(offer_context(
+            c,
+            now,
+            returning_customer,
+            self.policy.transcript_bytes,
+        ));
         let auto_accept = self
             .update_agent(agent_id, |a| {
                 a.take(id, vip, now);
@@ -2071,17 +2076,26 @@ impl Router {
 }
 
 /// Everything the agent needs to take over without asking the customer to repeat themselves.
-fn offer_context(c: &Conversation, now: Millis, returning_customer: bool) -> OfferContext {
+///
+/// The transcript is cut to `transcript_bytes` so the offer's size is known in advance.
+fn offer_context(
+    c: &Conversation,
+    now: Millis,
+    returning_customer: bool,
+    transcript_bytes: usize,
+) -> OfferContext {
     let customer_lines = c
         .transcript
         .iter()
         .filter(|l| l.speaker == Speaker::Customer)
         .map(|l| &*l.message.text);
+    let (transcript, transcript_truncated) = newest_within(&c.transcript, transcript_bytes);
     OfferContext {
         queue: c.queue,
         class: c.ranking.class,
         profile: Arc::clone(&c.profile),
-        transcript: c.transcript.iter().cloned().collect(),
+        transcript,
+        transcript_truncated,
         waited_ms: now.saturating_sub(c.waiting_since),
         returning_customer,
         handoff: c.handoff.clone(),
@@ -2101,6 +2115,27 @@ fn refuse(
         conversation,
         code,
     });
+}
+
+/// The newest lines whose text and message ids fit in `budget` bytes, oldest first, and how
+/// many older lines were left out. It stops at the first line that does not fit rather than
+/// looking further back for smaller ones, so what the agent reads has no holes.
+fn newest_within(
+    transcript: &VecDeque<TranscriptLine>,
+    budget: usize,
+) -> (Vec<TranscriptLine>, u32) {
+    let mut used = 0;
+    let kept = transcript
+        .iter()
+        .rev()
+        .take_while(|line| {
+            used += line.budget_bytes();
+            used <= budget
+        })
+        .count();
+    let left_out = transcript.len() - kept;
+    let lines = transcript.iter().skip(left_out).cloned().collect();
+    (lines, u32::try_from(left_out).unwrap_or(u32::MAX))
 }
 
 fn push_bounded<T>(buffer: &mut VecDeque<T>, limit: usize, item: T) {

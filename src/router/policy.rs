@@ -61,8 +61,10 @@ pub struct Policy {
     pub sticky_wait_ms: Millis,
     /// Queue update pass period.
     pub queue_update_ms: Millis,
-    /// Transcript bound.
+    /// Transcript bound, in lines.
     pub transcript_len: usize,
+    /// An offer's transcript bound, in bytes of text and message ids.
+    pub transcript_bytes: usize,
     /// Bot first and handoff triggers.
     pub handoff: HandoffConfig,
 }
@@ -127,6 +129,7 @@ impl Policy {
             sticky_wait_ms: secs(timing.sticky_wait_secs),
             queue_update_ms: Millis::from(timing.queue_update_interval_ms),
             transcript_len: timing.transcript_messages as usize,
+            transcript_bytes: timing.transcript_bytes as usize,
             handoff: config.handoff.clone(),
         }
     }

@@ -385,6 +385,14 @@ pub struct TranscriptLine {
     pub message: Message,
 }
 
+impl TranscriptLine {
+    /// What the line costs against `transcript_bytes`: its text and message id in UTF-8 bytes,
+    /// the parts of an offer's line whose size the sender decides.
+    pub fn budget_bytes(&self) -> usize {
+        self.message.text.len() + self.message.id.as_deref().map_or(0, str::len)
+    }
+}
+
 /// Where a transfer goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransferTarget {
@@ -617,8 +625,11 @@ pub struct OfferContext {
     pub class: Class,
     /// Who the customer is (shared with the router's own copy).
     pub profile: Arc<CustomerProfile>,
-    /// Recent messages, oldest first (bounded by `transcript_messages`).
+    /// Recent messages, oldest first (bounded by `transcript_messages`, then by
+    /// `transcript_bytes`: see [`TranscriptLine::budget_bytes`]).
     pub transcript: Vec<TranscriptLine>,
+    /// How many older lines the conversation still holds that `transcript_bytes` left out.
+    pub transcript_truncated: u32,
     /// How long the customer has waited so far.
     pub waited_ms: Millis,
     /// Whether it came to this agent by sticky routing: the agent served this customer recently.

@@ -437,6 +437,15 @@ impl Client {
         self.seq
     }
 
+    /// (Connectors) a standard customer `c1` on the app channel writes in a conversation.
+    pub async fn customer_says(&mut self, conversation: &str, message_id: &str, text: &str) -> u64 {
+        self.send(json!({
+            "type": "customer_message", "conversation": conversation, "message_id": message_id,
+            "text": text, "customer": {"id": "c1", "tier": "standard"}, "channel": "app"
+        }))
+        .await
+    }
+
     /// Sends a text frame as is.
     pub async fn send_raw(&mut self, text: &str) {
         self.ws

@@ -65,7 +65,8 @@ impl Rules {
             ));
             return None;
         };
-        let truncated = context.transcript.len() >= self.tenant.timing.transcript_messages as usize;
+        let truncated = context.transcript_truncated.is_some()
+            || context.transcript.len() >= self.tenant.timing.transcript_messages as usize;
         let planned = self
             .plan
             .customers
