@@ -431,6 +431,56 @@ pub struct TenantConfig {
     pub timing: TimingConfig,
     /// Bot first, and when a human takes over.
     pub handoff: HandoffConfig,
+    /// How many conversations connectors may open, and how fast.
+    pub limits: LimitsConfig,
+}
+
+/// Limits on new and open conversations, so one connector cannot fill a tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// New conversations one connector may open per second, on average.
+    pub new_conversations_per_sec: u32,
+    /// New conversations one connector may open at once after a quiet spell.
+    pub new_conversations_burst: u32,
+    /// Conversations open at once per connector.
+    pub open_conversations_per_connector: u32,
+    /// Conversations open at once in the tenant.
+    pub open_conversations: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            new_conversations_per_sec: 1000,
+            new_conversations_burst: 2000,
+            open_conversations_per_connector: 20_000,
+            open_conversations: 200_000,
+        }
+    }
+}
+
+impl LimitsConfig {
+    fn validate(&self, key: &str) -> Result<(), ConfigError> {
+        let limits = [
+            ("new_conversations_per_sec", self.new_conversations_per_sec),
+            ("new_conversations_burst", self.new_conversations_burst),
+            (
+                "open_conversations_per_connector",
+                self.open_conversations_per_connector,
+            ),
+            ("open_conversations", self.open_conversations),
+        ];
+        for (name, value) in limits {
+            if value == 0 {
+                return Err(ConfigError::new(
+                    format!("{key}.{name}"),
+                    "must be at least 1",
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for TenantConfig {
@@ -449,6 +499,7 @@ impl Default for TenantConfig {
             vip: VipConfig::default(),
             timing: TimingConfig::default(),
             handoff: HandoffConfig::default(),
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -521,6 +572,7 @@ impl TenantConfig {
         self.sla.validate(&format!("{key}.sla"))?;
         self.vip.validate(&format!("{key}.vip"))?;
         self.timing.validate(&format!("{key}.timing"))?;
+        self.limits.validate(&format!("{key}.limits"))?;
         self.handoff.validate(&format!("{key}.handoff"))
     }
 }

@@ -29,6 +29,8 @@ pub struct Metrics {
     pub messages_sent: IntCounterVec,
     /// Protocol errors sent, by code.
     pub protocol_errors: IntCounterVec,
+    /// New conversations refused by a tenant's limits, by tenant and reason.
+    pub conversations_refused: IntCounterVec,
     /// Conversations waiting for a human by tenant, queue, lane.
     pub waiting: IntGaugeVec,
     /// Longest current wait by tenant, queue, lane.
@@ -171,6 +173,11 @@ impl Metrics {
                 "Error frames sent to clients, by code.",
                 &["code"],
             ),
+            conversations_refused: counter(
+                "switchboard_conversations_refused_total",
+                "New conversations refused by the tenant's limits (rate, connector_cap, tenant_cap).",
+                &["tenant", "reason"],
+            ),
             waiting: int_gauge(
                 "switchboard_waiting_conversations",
                 "Conversations waiting for a human.",
@@ -299,7 +306,7 @@ impl Metrics {
                 counter.with_label_values(&[role]);
             }
             for code in [
-                "1000", "1001", "1008", "1009", "1011", "1013", "other", "abnormal",
+                "1000", "1001", "1002", "1007", "1008", "1009", "1011", "1013", "other", "abnormal",
             ] {
                 self.connections_closed.with_label_values(&[role, code]);
             }

@@ -232,6 +232,15 @@ fn server_messages() -> Vec<ServerMessage> {
             seq: Some(14),
             index: Some(2),
             conversation: None,
+            retry_after_ms: None,
+        }),
+        ServerMessage::Error(ErrorReport {
+            code: ErrorCode::RateLimited,
+            message: ErrorCode::RateLimited.description().into(),
+            seq: Some(15),
+            index: None,
+            conversation: Some("app:c-90418".into()),
+            retry_after_ms: Some(250),
         }),
         ServerMessage::Error(ErrorReport {
             code: ErrorCode::NotAssigned,
@@ -239,6 +248,7 @@ fn server_messages() -> Vec<ServerMessage> {
             seq: None,
             index: None,
             conversation: Some("app:c-90417".into()),
+            retry_after_ms: None,
         }),
         ServerMessage::Pong(Pong { seq: 41 }),
         ServerMessage::Reply(Reply {

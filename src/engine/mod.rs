@@ -16,6 +16,7 @@
 //! The shard thread never blocks on a socket and nothing holds a lock across an `.await`: the
 //! only way in is the inbox, the only way out is `try_send` on outboxes.
 
+mod admission;
 mod clock;
 mod deliver;
 pub mod observe;

@@ -13,6 +13,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use prometheus::{Histogram, IntCounter, IntGauge};
 
+use super::admission::Admission;
 use super::clock::WallClock;
 use super::observe::{AgentRow, ShardSnapshot, Snapshots, TenantObserver};
 use super::{AdminQuery, ConversationInfo, Identity, Outbox, ShardInput};
@@ -199,6 +200,8 @@ pub(super) struct Tenant {
     metrics: Arc<Metrics>,
     /// Conversations handed off and not yet offered to a human: when the trigger arrived.
     pub(super) pending_handoffs: FxHashMap<ConversationId, Instant>,
+    /// Who may open a new conversation.
+    admission: Admission,
 }
 
 /// A shard: its tenants and its loop.
@@ -254,6 +257,7 @@ impl Shard {
                 external: FxHashMap::default(),
                 recent: FxHashMap::default(),
                 human_side: FxHashMap::default(),
+                admission: Admission::new(config.limits),
                 sessions: FxHashMap::default(),
                 lagging: FxHashSet::default(),
                 detached: VecDeque::new(),
@@ -315,8 +319,11 @@ impl Shard {
     fn refresh(&mut self, second: u64) {
         self.inbox_depth.set(self.inbox.len() as i64);
         let resume = Duration::from_secs(u64::from(self.gateway.session_resume_secs));
-        for tenant in &mut self.tenants {
-            tenant.forget_expired_sessions(resume);
+        for t in 0..self.tenants.len() {
+            for connector in self.tenants[t].forget_expired_sessions(resume) {
+                self.end_unreachable(t, connector);
+            }
+            self.tenants[t].shrink();
         }
         let mut snapshot = ShardSnapshot {
             at_ms: self.now(),
@@ -637,6 +644,29 @@ impl Shard {
         self.owe_ack(t, peer, hello.seq);
     }
 
+    /// A connector stayed away past the resume window: its customers cannot be reached, so
+    /// their conversations end (reason `connector`) instead of holding queues and agents.
+    fn end_unreachable(&mut self, t: usize, connector: ConnectorId) {
+        let Some(tenant) = self.tenants.get(t) else {
+            return;
+        };
+        let stranded: Vec<ConversationId> = tenant
+            .open
+            .iter()
+            .filter(|((owner, _), _)| *owner == connector)
+            .map(|(_, conversation)| *conversation)
+            .collect();
+        for conversation in stranded {
+            self.apply(
+                t,
+                Command::ConnectorClose {
+                    connector,
+                    conversation,
+                },
+            );
+        }
+    }
+
     fn detach(&mut self, t: usize, conn: u64) {
         let Some(tenant) = self.tenants.get_mut(t) else {
             return;
@@ -715,6 +745,7 @@ impl Shard {
     }
 
     fn connector_message(&mut self, t: usize, connector: ConnectorId, message: ClientMessage) {
+        let now = self.now();
         let Some(tenant) = self.tenants.get_mut(t) else {
             return;
         };
@@ -772,6 +803,23 @@ impl Shard {
                                 return;
                             }
                         };
+                        let open = tenant.router.open_conversations();
+                        if let Err((why, retry_after_ms)) =
+                            tenant.admission.admit(connector, now, open)
+                        {
+                            tenant
+                                .metrics
+                                .conversations_refused
+                                .with_label_values(&[&tenant.id, why.as_str()])
+                                .inc();
+                            tenant.send_refusal(
+                                ErrorCode::RateLimited,
+                                why.explain(),
+                                Some(conversation_name),
+                                Some(retry_after_ms),
+                            );
+                            return;
+                        }
                         let conversation = tenant.mint_conversation_id();
                         tenant.open.insert(key.clone(), conversation);
                         tenant.external.insert(conversation, key);
@@ -1067,7 +1115,9 @@ impl Tenant {
     pub(super) fn close_for_connector(&mut self, conversation: ConversationId) {
         if let Some(key) = self.external.get(&conversation) {
             if self.open.get(key) == Some(&conversation) {
+                let connector = key.0;
                 self.open.remove(&key.clone());
+                self.admission.closed(connector);
             }
         }
     }
@@ -1116,7 +1166,9 @@ impl Tenant {
     }
 
     /// Forgets the sessions of clients that did not come back within `resume`.
-    fn forget_expired_sessions(&mut self, resume: Duration) {
+    /// Forgets the sessions nobody resumed in time; returns the connectors among them.
+    fn forget_expired_sessions(&mut self, resume: Duration) -> Vec<ConnectorId> {
+        let mut gone = Vec::new();
         while let Some((at, peer)) = self.detached.front().copied() {
             if at.elapsed() < resume {
                 break;
@@ -1129,8 +1181,21 @@ impl Tenant {
                 .is_some_and(|s| s.conn.is_none() && s.detached_at == Some(at));
             if expired {
                 self.sessions.remove(&peer);
+                if let Peer::Connector(connector) = peer {
+                    gone.push(connector);
+                }
             }
         }
+        gone
+    }
+
+    /// Gives back the memory a surge of conversations left behind.
+    fn shrink(&mut self) {
+        self.router.shrink();
+        shrink_map(&mut self.open);
+        shrink_map(&mut self.external);
+        shrink_map(&mut self.recent);
+        shrink_map(&mut self.human_side);
     }
 
     /// Whether a side of an open conversation sent this message id recently.
@@ -1182,6 +1247,18 @@ impl Tenant {
         message: &str,
         conversation: Option<String>,
     ) {
+        self.send_refusal(code, message, conversation, None);
+    }
+
+    /// Refuses the message being applied; `retry_after_ms` tells a rate-limited client when
+    /// to send it again.
+    fn send_refusal(
+        &mut self,
+        code: ErrorCode,
+        message: &str,
+        conversation: Option<String>,
+        retry_after_ms: Option<u64>,
+    ) {
         let Some((peer, seq)) = self.current else {
             return;
         };
@@ -1197,6 +1274,7 @@ impl Tenant {
                 seq: Some(seq),
                 index: None,
                 conversation,
+                retry_after_ms,
             }),
         );
     }
@@ -1314,4 +1392,11 @@ fn opening_profile(update: ProfileUpdate) -> Result<CustomerProfile, &'static st
             .unwrap_or_else(|| DEFAULT_LANGUAGE.to_string()),
         order_value: update.order_value,
     })
+}
+
+/// Shrinks a map that holds far more room than it uses (after a surge).
+fn shrink_map<K: std::hash::Hash + Eq, V>(map: &mut FxHashMap<K, V>) {
+    if crate::router::timers::oversized(map.capacity(), map.len()) {
+        map.shrink_to_fit();
+    }
 }

@@ -50,7 +50,7 @@ pub enum ErrorCode {
     UnknownQueue,
     /// Router: the transfer target cannot take the conversation now.
     TargetUnavailable,
-    /// Gateway: the client sends faster than its allowance; the message was dropped.
+    /// Gateway: a message would open a conversation past a tenant limit; nothing was opened.
     RateLimited,
     /// Gateway: the credential is missing, malformed, expired or not valid for this endpoint.
     Unauthorized,
@@ -156,7 +156,9 @@ impl ErrorCode {
             ErrorCode::ConversationEnded => "the conversation has ended",
             ErrorCode::UnknownQueue => "no queue has that name",
             ErrorCode::TargetUnavailable => "the transfer target cannot take the conversation now",
-            ErrorCode::RateLimited => "too many messages; the message was dropped, retry later",
+            ErrorCode::RateLimited => {
+                "a limit on new conversations was reached; nothing was opened, retry later"
+            }
             ErrorCode::Unauthorized => "missing, invalid or expired credentials",
             ErrorCode::Forbidden => "not permitted for this identity",
             ErrorCode::Internal => "internal error; the message was not processed",

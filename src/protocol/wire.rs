@@ -742,6 +742,9 @@ pub struct ErrorReport {
     /// The conversation the refused message named, when the gateway knows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation: Option<String>,
+    /// With `rate_limited`: how long to wait before sending it again, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 
 impl From<ProtocolError> for ErrorReport {
@@ -752,6 +755,7 @@ impl From<ProtocolError> for ErrorReport {
             seq: error.seq,
             index: error.index,
             conversation: None,
+            retry_after_ms: None,
         }
     }
 }

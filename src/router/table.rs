@@ -75,6 +75,23 @@ impl<V> Table<V> {
             .filter_map(|e| e.as_ref().map(|(id, v)| (id, v)))
     }
 
+    /// Gives back the room a surge left behind: live entries are packed into the front of the
+    /// slab, in the order they were, so iteration order is unchanged.
+    pub fn shrink(&mut self) {
+        if !super::timers::oversized(self.entries.len(), self.slots.len()) {
+            return;
+        }
+        let live: Vec<(ConversationId, V)> = self.entries.drain(..).flatten().collect();
+        self.free = Vec::new();
+        self.slots = FxHashMap::default();
+        self.slots.reserve(live.len());
+        for (slot, (id, value)) in live.into_iter().enumerate() {
+            self.slots.insert(id, slot as u32);
+            self.entries.push(Some((id, value)));
+        }
+        self.entries.shrink_to_fit();
+    }
+
     /// How many entries.
     pub fn len(&self) -> usize {
         self.slots.len()
@@ -83,5 +100,31 @@ impl<V> Table<V> {
     /// Whether empty.
     pub fn is_empty(&self) -> bool {
         self.slots.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shrinking_after_a_surge_keeps_every_entry_and_the_order() {
+        let mut table = Table::default();
+        for id in 0..10_000u64 {
+            table.insert(ConversationId(id), id);
+        }
+        for id in (0..10_000u64).filter(|id| id % 100 != 7) {
+            table.remove(&ConversationId(id));
+        }
+        let before: Vec<u64> = table.iter().map(|(_, v)| *v).collect();
+        table.shrink();
+        assert!(table.entries.len() < 1_000, "the slab kept its peak");
+        let after: Vec<u64> = table.iter().map(|(_, v)| *v).collect();
+        assert_eq!(before, after);
+        for id in before {
+            assert_eq!(table.get(&ConversationId(id)), Some(&id));
+        }
+        table.insert(ConversationId(20_000), 20_000);
+        assert_eq!(table.get(&ConversationId(20_000)), Some(&20_000));
     }
 }

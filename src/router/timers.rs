@@ -108,6 +108,18 @@ impl Timers {
             .min()
     }
 
+    /// Gives back memory a surge left behind (see [`oversized`]).
+    pub fn shrink(&mut self) {
+        for fifo in &mut self.fifos {
+            if oversized(fifo.capacity(), fifo.len()) {
+                fifo.shrink_to_fit();
+            }
+        }
+        if oversized(self.heap.capacity(), self.heap.len()) {
+            self.heap.shrink_to_fit();
+        }
+    }
+
     /// Pending entries, live or stale.
     pub fn len(&self) -> usize {
         self.heap.len() + self.fifos.iter().map(VecDeque::len).sum::<usize>()
@@ -117,6 +129,12 @@ impl Timers {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Whether a collection holds far more room than it uses: after a surge ends. The slack keeps a
+/// steady load from shrinking and regrowing every second.
+pub(crate) fn oversized(capacity: usize, len: usize) -> bool {
+    capacity > 4 * len + 1024
 }
 
 #[cfg(test)]

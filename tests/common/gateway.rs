@@ -446,6 +446,20 @@ impl Client {
         .await
     }
 
+    /// Sends messages as one batch frame, numbering each; returns the last seq.
+    pub async fn send_batch(&mut self, messages: Vec<Value>) -> u64 {
+        let batch: Vec<Value> = messages
+            .into_iter()
+            .map(|mut message| {
+                self.seq += 1;
+                message["seq"] = json!(self.seq);
+                message
+            })
+            .collect();
+        self.send_raw(&Value::Array(batch).to_string()).await;
+        self.seq
+    }
+
     /// Sends a text frame as is.
     pub async fn send_raw(&mut self, text: &str) {
         self.ws
