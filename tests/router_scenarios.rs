@@ -729,13 +729,7 @@ fn messages_flow_between_customer_and_agent_and_the_transcript_reaches_the_offer
     s.say(1, "我的订单还没到");
     s.say(1, "单号 1234567890");
     let fx = s.agent(1, &["general"], 1);
-    let context = fx
-        .iter()
-        .find_map(|e| match e {
-            Effect::Offer { context, .. } => Some(context.clone()),
-            _ => None,
-        })
-        .expect("offered");
+    let context = offered_context(&fx);
     let texts: Vec<&str> = context
         .transcript
         .iter()
@@ -773,13 +767,7 @@ fn an_offers_transcript_keeps_the_newest_lines_within_transcript_bytes_and_count
         s.say(1, line);
     }
     let fx = s.agent(1, &["general"], 1);
-    let context = fx
-        .iter()
-        .find_map(|e| match e {
-            Effect::Offer { context, .. } => Some(context.clone()),
-            _ => None,
-        })
-        .expect("offered");
+    let context = offered_context(&fx);
     let texts: Vec<&str> = context
         .transcript
         .iter()

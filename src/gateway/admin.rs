@@ -17,9 +17,7 @@ use futures_util::stream;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::header::{
-    HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, RETRY_AFTER,
-};
+use hyper::header::{HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -209,9 +207,7 @@ fn unauthorised(retry_after_secs: Option<u64>) -> Response<Body> {
         StatusCode::TOO_MANY_REQUESTS,
         "too many failed authentications",
     );
-    let headers = response.headers_mut();
-    headers.insert(RETRY_AFTER, HeaderValue::from(secs));
-    headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    super::retry_after(&mut response, HeaderValue::from(secs));
     response
 }
 

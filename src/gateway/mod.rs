@@ -429,20 +429,23 @@ fn unauthorised(retry_after_secs: Option<u64>) -> Response<Body> {
         StatusCode::TOO_MANY_REQUESTS,
         "too many failed authentications\n",
     );
-    let h = response.headers_mut();
-    h.insert(RETRY_AFTER, HeaderValue::from(secs));
-    // A new connection per attempt costs a prober a TCP handshake each time.
-    h.insert(CONNECTION, HeaderValue::from_static("close"));
+    retry_after(&mut response, HeaderValue::from(secs));
     response
+}
+
+/// Asks the client to come back after `secs`, on a new connection: a prober pays a TCP
+/// handshake per attempt, and a load balancer picks another instance.
+pub(crate) fn retry_after<B>(response: &mut Response<B>, secs: HeaderValue) {
+    let h = response.headers_mut();
+    h.insert(RETRY_AFTER, secs);
+    h.insert(CONNECTION, HeaderValue::from_static("close"));
 }
 
 /// The answer to an upgrade while draining: try again shortly (behind a load balancer, another
 /// instance; alone, this one after its restart), on a new connection.
 fn draining() -> Response<Body> {
     let mut response = respond(StatusCode::SERVICE_UNAVAILABLE, "draining\n");
-    let h = response.headers_mut();
-    h.insert(RETRY_AFTER, HeaderValue::from_static("1"));
-    h.insert(CONNECTION, HeaderValue::from_static("close"));
+    retry_after(&mut response, HeaderValue::from_static("1"));
     response
 }
 

@@ -196,3 +196,14 @@ pub fn refusals(effects: &[Effect]) -> Vec<RefusalCode> {
         })
         .collect()
 }
+
+/// The context of the first offer in these effects.
+pub fn offered_context(effects: &[Effect]) -> std::sync::Arc<OfferContext> {
+    effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Offer { context, .. } => Some(context.clone()),
+            _ => None,
+        })
+        .expect("offered")
+}
