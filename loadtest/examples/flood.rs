@@ -637,14 +637,25 @@ fn print_summary(report: &Report) {
     }
 }
 
-/// The commit of the working tree this runs from, for the record; `None` outside a checkout.
+/// The commit of the checkout this example was built from (`-dirty` with uncommitted changes),
+/// for the record; `None` outside a checkout. Asked of the source directory, not the current
+/// one, so it is right wherever the binary is run from.
 fn commit() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .output()
-        .ok()?;
-    let hash = String::from_utf8(out.stdout).ok()?.trim().to_string();
-    (out.status.success() && !hash.is_empty()).then_some(hash)
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(env!("CARGO_MANIFEST_DIR"))
+            .args(args)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let hash = git(&["rev-parse", "--short=12", "HEAD"]).filter(|h| !h.is_empty())?;
+    let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+        .is_some_and(|changes| !changes.is_empty());
+    Some(if dirty { format!("{hash}-dirty") } else { hash })
 }
 
 fn main() -> ExitCode {
@@ -678,6 +689,10 @@ fn main() -> ExitCode {
     };
     report.commit = commit();
     print_summary(&report);
+    println!(
+        "measured on {}",
+        report.commit.as_deref().unwrap_or("an unknown commit")
+    );
     if let Some(path) = &options.json {
         let written = serde_json::to_string_pretty(&report)
             .map_err(|e| e.to_string())
