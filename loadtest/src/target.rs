@@ -58,6 +58,9 @@ pub struct Target {
     pub base: String,
     /// Its process id when known (spawned, or `--target-pid`), for RSS and CPU.
     pub pid: Option<u32>,
+    /// A spawned gateway's admin listener, `http://HOST:PORT` (for `/metrics`); `None` for the
+    /// baseline and for external targets.
+    pub admin: Option<String>,
     child: Option<Child>,
     /// A temporary file the child reads (its configuration), removed with the target.
     scratch: Option<PathBuf>,
@@ -84,6 +87,7 @@ impl Target {
             kind,
             base: base.trim_end_matches('/').to_string(),
             pid,
+            admin: None,
             child: None,
             scratch: None,
         }
@@ -133,6 +137,46 @@ pub fn bench_config(base: Option<&str>, connectors: usize) -> Result<(String, Co
     Ok((text, config))
 }
 
+/// `extra` laid over `base`, both TOML, as TOML text: for raising a limit of a base (the
+/// embedded configuration, say) that already sets it, which appending text cannot do (TOML
+/// refuses a key or table defined twice).
+///
+/// Tables merge key by key; an array of tables in `extra` merges element by element, by
+/// position, into the base's (so `[[tenants]]` then `[tenants.limits]` in `extra` reaches the
+/// base's first tenant; elements past the base's are added); any other value replaces the
+/// base's. The result loses the base's comments, not its settings.
+pub fn overlay_toml(base: &str, extra: &str) -> Result<String, String> {
+    let mut merged: toml::Table =
+        toml::from_str(base).map_err(|e| format!("the base configuration is not TOML: {e}"))?;
+    let extra: toml::Table =
+        toml::from_str(extra).map_err(|e| format!("the extra configuration is not TOML: {e}"))?;
+    overlay_table(&mut merged, extra);
+    toml::to_string(&merged).map_err(|e| format!("cannot write the merged configuration: {e}"))
+}
+
+fn overlay_table(base: &mut toml::Table, extra: toml::Table) {
+    for (key, value) in extra {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(into)), toml::Value::Table(from)) => overlay_table(into, from),
+            (Some(toml::Value::Array(into)), toml::Value::Array(from))
+                if from.iter().all(toml::Value::is_table) =>
+            {
+                for (i, element) in from.into_iter().enumerate() {
+                    match (into.get_mut(i), element) {
+                        (Some(toml::Value::Table(into)), toml::Value::Table(from)) => {
+                            overlay_table(into, from)
+                        }
+                        (_, element) => into.push(element),
+                    }
+                }
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
 /// A token for bench agent `i` of the default tenant: a human with `general=5`, so every
 /// conversation of the default queue can go to any of them.
 pub fn agent_token(config: &Config, i: usize, capacity: u32) -> Result<String, String> {
@@ -161,14 +205,16 @@ pub fn sibling_binary(name: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
-/// Spawns `bin args…` and waits for the line from which `find` extracts the base URL.
-fn spawn_and_find(
+/// Spawns `bin args…` and feeds its stdout to `find`, line by line, until `find` returns what
+/// it was looking for (the addresses the child printed). The target's `base` is left empty for
+/// the caller to fill from that.
+fn spawn_and_find<T>(
     kind: Kind,
     bin: &Path,
     args: &[&str],
     log: &Path,
-    find: fn(&str) -> Option<String>,
-) -> Result<Target, String> {
+    mut find: impl FnMut(&str) -> Option<T>,
+) -> Result<(Target, T), String> {
     if !bin.exists() {
         return Err(format!(
             "{} not found: build it first with `cargo build --release -p loadtest -p switchboard`",
@@ -189,10 +235,11 @@ fn spawn_and_find(
         .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
     let pid = child.id();
     let stdout = child.stdout.take().ok_or("no stdout pipe")?;
-    let mut target = Target {
+    let target = Target {
         kind,
         base: String::new(),
         pid: Some(pid),
+        admin: None,
         child: Some(child),
         scratch: None,
     };
@@ -210,9 +257,8 @@ fn spawn_and_find(
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match rx.recv_timeout(left) {
             Ok(line) => {
-                if let Some(base) = find(&line) {
-                    target.base = base;
-                    return Ok(target);
+                if let Some(found) = find(&line) {
+                    return Ok((target, found));
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -265,6 +311,9 @@ fn spawn_gateway(kind: Kind, bin: &Path, config_text: &str) -> Result<Target, St
         .map_err(|e| format!("cannot write {}: {e}", config_path.display()))?;
     let config_arg = config_path.display().to_string();
     let log = dir.join(format!("gateway-bench-{pid}-{name}.log"));
+    // The gateway prints the connector URL, then the admin URL; the second line is awaited too,
+    // so a caller can read `/metrics` of the gateway it spawned.
+    let mut base = None;
     let spawned = spawn_and_find(
         kind,
         bin,
@@ -278,17 +327,26 @@ fn spawn_gateway(kind: Kind, bin: &Path, config_text: &str) -> Result<Target, St
             "127.0.0.1:0",
         ],
         &log,
-        // `  connectors: ws://127.0.0.1:PORT/v1/connector` (`wss://` with TLS)
+        // `  connectors: ws://127.0.0.1:PORT/v1/connector` (`wss://` with TLS), later
+        // `  admin:      http://127.0.0.1:PORT/  (dashboard)  /metrics …`
         |line| {
-            line.trim()
+            let line = line.trim();
+            if let Some(found) = line
                 .strip_prefix("connectors: ")
                 .and_then(|rest| rest.strip_suffix("/v1/connector"))
                 .filter(|base| base.starts_with("ws://") || base.starts_with("wss://"))
-                .map(str::to_string)
+            {
+                base = Some(found.to_string());
+                return None;
+            }
+            let admin = line.strip_prefix("admin:")?.split_whitespace().next()?;
+            Some((base.clone()?, admin.trim_end_matches('/').to_string()))
         },
     );
     match spawned {
-        Ok(mut target) => {
+        Ok((mut target, (base, admin))) => {
+            target.base = base;
+            target.admin = Some(admin);
             target.scratch = Some(config_path);
             Ok(target)
         }
@@ -304,7 +362,7 @@ fn spawn_gateway(kind: Kind, bin: &Path, config_text: &str) -> Result<Target, St
 pub fn spawn_baseline(bin: &Path) -> Result<Target, String> {
     let log =
         std::env::temp_dir().join(format!("gateway-bench-{}-baseline.log", std::process::id()));
-    spawn_and_find(
+    let (mut target, base) = spawn_and_find(
         Kind::Baseline,
         bin,
         &["--listen", "127.0.0.1:0"],
@@ -316,5 +374,35 @@ pub fn spawn_baseline(bin: &Path) -> Result<Target, String> {
                 .ok()
                 .map(|_| format!("ws://{addr}"))
         },
-    )
+    )?;
+    target.base = base;
+    Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_overlay_raises_a_nested_key_and_keeps_the_rest() {
+        let base = "[gateway]\nlisten = \"a\"\nshards = 2\n[[tenants]]\nid = \"t\"\n\
+                    [tenants.sla]\nvip_secs = 60\n[[tenants]]\nid = \"u\"\n";
+        let extra = "[gateway]\nshards = 4\n[[tenants]]\n[tenants.sla]\nvip_secs = 5\n\
+                     [tenants.limits]\nopen = 9\n";
+        let merged: toml::Table = toml::from_str(&overlay_toml(base, extra).unwrap()).unwrap();
+        assert_eq!(merged["gateway"]["listen"].as_str(), Some("a"));
+        assert_eq!(merged["gateway"]["shards"].as_integer(), Some(4));
+        let tenants = merged["tenants"].as_array().unwrap();
+        assert_eq!(tenants.len(), 2);
+        assert_eq!(tenants[0]["id"].as_str(), Some("t"));
+        assert_eq!(tenants[0]["sla"]["vip_secs"].as_integer(), Some(5));
+        assert_eq!(tenants[0]["limits"]["open"].as_integer(), Some(9));
+        assert_eq!(tenants[1]["id"].as_str(), Some("u"));
+    }
+
+    #[test]
+    fn the_embedded_configuration_survives_an_empty_overlay() {
+        let merged = overlay_toml(EMBEDDED_TOML, "").unwrap();
+        assert!(bench_config(Some(&merged), 2).is_ok());
+    }
 }
