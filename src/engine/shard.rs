@@ -778,7 +778,7 @@ impl Shard {
                             conversation,
                             message: router_message,
                         };
-                        if !update.is_empty() {
+                        if tenant.router.profile_changed_by(conversation, &update) {
                             let update = Box::new(update);
                             self.apply(
                                 t,

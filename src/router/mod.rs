@@ -496,6 +496,13 @@ impl Router {
         })
     }
 
+    /// Whether `update` would change the description of open conversation `id`.
+    pub fn profile_changed_by(&self, id: ConversationId, update: &ProfileUpdate) -> bool {
+        self.conversations
+            .get(&id)
+            .is_some_and(|c| update.changes(&c.profile))
+    }
+
     /// Gives back memory a surge of conversations left behind; changes no behaviour.
     pub fn shrink(&mut self) {
         self.conversations.shrink();

@@ -303,9 +303,23 @@ pub struct ProfileUpdate {
 }
 
 impl ProfileUpdate {
-    /// Whether it changes nothing.
-    pub fn is_empty(&self) -> bool {
-        *self == ProfileUpdate::default()
+    /// Whether applying it would change `profile`: connectors may repeat the description on
+    /// every message, and an unchanged one must cost no more than this comparison.
+    pub fn changes(&self, profile: &CustomerProfile) -> bool {
+        let customer = self.customer.as_ref().is_some_and(|c| {
+            c.customer_id != profile.customer_id
+                || c.name != profile.name
+                || c.tier != profile.tier
+                || c.tags != profile.tags
+        });
+        customer
+            || self.channel.as_ref().is_some_and(|c| *c != profile.channel)
+            || self
+                .language
+                .as_ref()
+                .is_some_and(|l| *l != profile.language)
+            || (self.intent.is_some() && self.intent != profile.intent)
+            || (self.order_value.is_some() && self.order_value != profile.order_value)
     }
 
     /// Replaces the parts of `profile` this update carries.
