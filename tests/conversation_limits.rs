@@ -48,7 +48,18 @@ async fn a_connector_past_its_rate_is_refused_with_a_retry_after_and_others_are_
     config.tenants[0].limits.new_conversations_per_sec = 1;
     config.tenants[0].limits.new_conversations_burst = 3;
     let server = Server::start(config).await;
+    let series = |reason: &str| {
+        format!("switchboard_conversations_refused_total{{reason=\"{reason}\",tenant=\"default\"}}")
+    };
     let (mut first, _) = Client::connector(&server.addr).await;
+    // The tenant's shard is running once a connector is welcomed.
+    for reason in ["rate", "connector_cap", "tenant_cap"] {
+        assert_eq!(
+            server.metric(&series(reason)).await,
+            Some(0.0),
+            "exported from the start"
+        );
+    }
     let errors = open_all(&mut first, &["c1", "c2", "c3", "c4", "c5"]).await;
     let refused: Vec<&str> = errors
         .iter()
@@ -75,10 +86,7 @@ async fn a_connector_past_its_rate_is_refused_with_a_retry_after_and_others_are_
         .expect("accepted");
     second.hello(None).await;
     assert!(open_all(&mut second, &["d1"]).await.is_empty());
-    let refusals = server
-        .metric("switchboard_conversations_refused_total{reason=\"rate\",tenant=\"default\"}")
-        .await;
-    assert_eq!(refusals, Some(2.0));
+    assert_eq!(server.metric(&series("rate")).await, Some(2.0));
     server.stop(Stop::Fast).await;
 }
 

@@ -9,6 +9,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::config::LimitsConfig;
+use crate::metrics::Metrics;
 use crate::router::{ConnectorId, Millis};
 
 /// A whole token, in the bucket's fixed-point unit.
@@ -30,6 +31,9 @@ pub(crate) enum Refusal {
 }
 
 impl Refusal {
+    /// Every reason, so the metric's series exist from the start.
+    pub(crate) const ALL: [Refusal; 3] = [Refusal::Rate, Refusal::ConnectorCap, Refusal::TenantCap];
+
     /// Bounded metric label.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
@@ -65,7 +69,14 @@ pub(crate) struct Admission {
 }
 
 impl Admission {
-    pub(crate) fn new(limits: LimitsConfig) -> Self {
+    /// Admission for a tenant; its refusal counters are created at zero so they are exported
+    /// before the first refusal.
+    pub(crate) fn new(limits: LimitsConfig, tenant: &str, metrics: &Metrics) -> Self {
+        for reason in Refusal::ALL {
+            metrics
+                .conversations_refused
+                .with_label_values(&[tenant, reason.as_str()]);
+        }
         Admission {
             limits,
             connectors: FxHashMap::default(),
@@ -128,9 +139,15 @@ mod tests {
         }
     }
 
+    impl Admission {
+        fn new_for_test(limits: LimitsConfig) -> Self {
+            Admission::new(limits, "t", &Metrics::new())
+        }
+    }
+
     #[test]
     fn a_burst_then_the_rate_with_the_wait_until_the_next_token() {
-        let mut admission = Admission::new(limits(10, 3, 100, 100));
+        let mut admission = Admission::new_for_test(limits(10, 3, 100, 100));
         let c = ConnectorId(1);
         for _ in 0..3 {
             assert_eq!(admission.admit(c, 0, 0), Ok(()));
@@ -144,7 +161,7 @@ mod tests {
 
     #[test]
     fn caps_hold_until_conversations_end() {
-        let mut admission = Admission::new(limits(1000, 1000, 2, 3));
+        let mut admission = Admission::new_for_test(limits(1000, 1000, 2, 3));
         let c = ConnectorId(1);
         assert_eq!(admission.admit(c, 0, 0), Ok(()));
         assert_eq!(admission.admit(c, 0, 1), Ok(()));

@@ -257,7 +257,7 @@ impl Shard {
                 external: FxHashMap::default(),
                 recent: FxHashMap::default(),
                 human_side: FxHashMap::default(),
-                admission: Admission::new(config.limits),
+                admission: Admission::new(config.limits, &config.id, &metrics),
                 sessions: FxHashMap::default(),
                 lagging: FxHashSet::default(),
                 detached: VecDeque::new(),
