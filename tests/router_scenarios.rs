@@ -730,11 +730,7 @@ fn messages_flow_between_customer_and_agent_and_the_transcript_reaches_the_offer
     s.say(1, "单号 1234567890");
     let fx = s.agent(1, &["general"], 1);
     let context = offered_context(&fx);
-    let texts: Vec<&str> = context
-        .transcript
-        .iter()
-        .map(|l| &*l.message.text)
-        .collect();
+    let texts = transcript_texts(&context);
     assert_eq!(texts, vec!["我的订单还没到", "单号 1234567890"]);
     s.accept(1, 1);
     let fx = s.say(1, "在吗");
@@ -768,11 +764,7 @@ fn an_offers_transcript_keeps_the_newest_lines_within_transcript_bytes_and_count
     }
     let fx = s.agent(1, &["general"], 1);
     let context = offered_context(&fx);
-    let texts: Vec<&str> = context
-        .transcript
-        .iter()
-        .map(|l| &*l.message.text)
-        .collect();
+    let texts = transcript_texts(&context);
     let newest: Vec<&str> = lines[1..].iter().map(String::as_str).collect();
     assert_eq!(
         texts, newest,

@@ -530,12 +530,7 @@ impl Router {
         out: &mut Vec<Effect>,
     ) {
         if self.conversations.contains_key(&id) {
-            refuse(
-                out,
-                Requester::Connector(connector),
-                Some(id),
-                RefusalCode::DuplicateConversation,
-            );
+            refuse_connector(out, connector, id, RefusalCode::DuplicateConversation);
             return;
         }
         let now = self.now;
@@ -807,22 +802,12 @@ impl Router {
         let (state, agent) = match self.conversations.get(&id) {
             Some(c) if c.connector == connector => (c.state, c.agent),
             _ => {
-                refuse(
-                    out,
-                    Requester::Connector(connector),
-                    Some(id),
-                    RefusalCode::UnknownConversation,
-                );
+                refuse_connector(out, connector, id, RefusalCode::UnknownConversation);
                 return;
             }
         };
         if state == State::WrapUp {
-            refuse(
-                out,
-                Requester::Connector(connector),
-                Some(id),
-                RefusalCode::ConversationEnded,
-            );
+            refuse_connector(out, connector, id, RefusalCode::ConversationEnded);
             return;
         }
         let with_bot = state == State::WithBot;
@@ -862,12 +847,7 @@ impl Router {
             .get_mut(&id)
             .filter(|c| c.connector == connector)
         else {
-            refuse(
-                out,
-                Requester::Connector(connector),
-                Some(id),
-                RefusalCode::UnknownConversation,
-            );
+            refuse_connector(out, connector, id, RefusalCode::UnknownConversation);
             return;
         };
         let mut profile = (*c.profile).clone();
@@ -918,22 +898,12 @@ impl Router {
         match self.conversations.get(&id) {
             Some(c) if c.connector == connector => {
                 if c.state == State::WrapUp {
-                    refuse(
-                        out,
-                        Requester::Connector(connector),
-                        Some(id),
-                        RefusalCode::ConversationEnded,
-                    );
+                    refuse_connector(out, connector, id, RefusalCode::ConversationEnded);
                 } else {
                     self.end(id, reason, out);
                 }
             }
-            _ => refuse(
-                out,
-                Requester::Connector(connector),
-                Some(id),
-                RefusalCode::UnknownConversation,
-            ),
+            _ => refuse_connector(out, connector, id, RefusalCode::UnknownConversation),
         }
     }
 
@@ -2149,6 +2119,16 @@ fn newest_within(
     let left_out = transcript.len() - kept;
     let lines = transcript.iter().skip(left_out).cloned().collect();
     (lines, u32::try_from(left_out).unwrap_or(u32::MAX))
+}
+
+/// Refuses a connector's command about conversation `id`.
+fn refuse_connector(
+    out: &mut Vec<Effect>,
+    connector: ConnectorId,
+    id: ConversationId,
+    code: RefusalCode,
+) {
+    refuse(out, Requester::Connector(connector), Some(id), code);
 }
 
 fn push_bounded<T>(buffer: &mut VecDeque<T>, limit: usize, item: T) {

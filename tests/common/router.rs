@@ -207,3 +207,12 @@ pub fn offered_context(effects: &[Effect]) -> std::sync::Arc<OfferContext> {
         })
         .expect("offered")
 }
+
+/// The texts of an offer's transcript, oldest first.
+pub fn transcript_texts(context: &OfferContext) -> Vec<&str> {
+    context
+        .transcript
+        .iter()
+        .map(|l| &*l.message.text)
+        .collect()
+}
