@@ -560,7 +560,7 @@ async fn graceful_shutdown_turns_readiness_off_and_closes_every_socket_with_1001
     assert_eq!(server.admin_get("/healthz").await.0, 200);
     let (mut connector, _, mut agent, _, _, offer) = alice_offered_conv_1(&server).await;
 
-    server.signal(Stop::Graceful);
+    server.signal(Stop::Graceful).await;
     // While draining, readiness says 503 and existing sockets are still served.
     let mut readiness = 200;
     while readiness == 200 {

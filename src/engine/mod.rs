@@ -126,8 +126,132 @@ pub enum ShardInput {
         /// The connection.
         conn: u64,
     },
+    /// Run every tenant's `Router::check_invariants` now and answer with the violations
+    /// (see [`Probe`]).
+    CheckInvariants {
+        /// Each failing tenant with its first violation; empty when all hold.
+        reply: oneshot::Sender<Vec<Violation>>,
+    },
     /// Finish what is queued, then close every connection with 1001 and stop.
     Shutdown,
+    /// Panics the shard thread: how the engine's own tests prove a shard panic is reported.
+    #[cfg(test)]
+    Crash,
+}
+
+/// A tenant whose router's self-check failed: what [`Probe::check_invariants`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The tenant's id.
+    pub tenant: String,
+    /// The first invariant `Router::check_invariants` found broken.
+    pub message: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "tenant {}: {}", self.tenant, self.message)
+    }
+}
+
+/// Why [`Probe::check_invariants`] could not say all is well.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// At least one tenant's router broke an invariant.
+    #[error("router invariants broken: {}", list(.0))]
+    Broken(Vec<Violation>),
+    /// A shard no longer answers (it stopped or panicked).
+    #[error("shard {0} did not answer: it has stopped")]
+    Gone(usize),
+}
+
+fn list(items: &[impl std::fmt::Display]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// One or more shard threads panicked: their tenants were no longer served.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", list(.0))]
+pub struct ShardsPanicked(pub Vec<ShardPanic>);
+
+/// A shard thread that panicked, and its panic message.
+#[derive(Debug, Clone)]
+pub struct ShardPanic {
+    /// Its thread's name (`shard-N`).
+    pub thread: String,
+    /// The panic's payload when it is a string.
+    pub message: String,
+}
+
+impl std::fmt::Display for ShardPanic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} panicked: {}", self.thread, self.message)
+    }
+}
+
+/// A handle on the live shards that asks each to check its tenants' routers
+/// (`Router::check_invariants`) between two inputs, where the state is whole.
+///
+/// For tests and diagnostics: it is reachable only in the process that runs the engine
+/// (`gateway::run_with_probe`), never over a listener. Cheap to clone; it does not keep the
+/// shards running (they stop on `Shutdown` whoever holds an inbox).
+#[derive(Debug, Clone)]
+pub struct Probe {
+    inboxes: Vec<Sender<ShardInput>>,
+}
+
+impl Probe {
+    /// Asks every shard and waits for all answers: Ok when every tenant's invariants hold.
+    /// A shard's answer comes after the inputs queued before the question.
+    pub async fn check_invariants(&self) -> Result<(), ProbeError> {
+        let mut violations = Vec::new();
+        for (shard, inbox) in self.inboxes.iter().enumerate() {
+            let (reply, answer) = oneshot::channel();
+            let route = Route {
+                inbox: inbox.clone(),
+                tenant: 0,
+            };
+            if !route.send(ShardInput::CheckInvariants { reply }).await {
+                return Err(ProbeError::Gone(shard));
+            }
+            violations.extend(answer.await.map_err(|_| ProbeError::Gone(shard))?);
+        }
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(ProbeError::Broken(violations))
+        }
+    }
+}
+
+/// Set when a shard thread unwinds: the gateway stops at once and reports it instead of
+/// serving on with some tenants' routers gone.
+#[derive(Debug, Default)]
+struct Casualties {
+    panicked: std::sync::atomic::AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+/// Held by a shard thread for its whole life; dropped while unwinding, it raises the alarm.
+struct Alarm(Arc<Casualties>);
+
+impl Drop for Alarm {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            tracing::error!(
+                thread = std::thread::current().name().unwrap_or("shard"),
+                "a shard thread panicked: its tenants are not served; stopping the gateway"
+            );
+            self.0
+                .panicked
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            self.0.notify.notify_waiters();
+        }
+    }
 }
 
 /// Admin API requests a shard answers (they need state only the shard owns).
@@ -219,6 +343,7 @@ pub struct Engine {
     routes: FxHashMap<String, Route>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     next_conn: std::sync::atomic::AtomicU64,
+    casualties: Arc<Casualties>,
 }
 
 impl Engine {
@@ -250,6 +375,7 @@ impl Engine {
             plans[shard].push(tenant.clone());
         }
         let snapshots = Arc::new(Snapshots::new(shards));
+        let casualties = Arc::new(Casualties::default());
         let threads = receivers
             .into_iter()
             .zip(plans)
@@ -258,9 +384,11 @@ impl Engine {
                 let gateway = config.gateway.clone();
                 let metrics = Arc::clone(&metrics);
                 let snapshots = Arc::clone(&snapshots);
+                let alarm = Alarm(Arc::clone(&casualties));
                 std::thread::Builder::new()
                     .name(format!("shard-{i}"))
                     .spawn(move || {
+                        let _alarm = alarm;
                         shard::Shard::new(i, tenants, gateway, rx, metrics, snapshots).run()
                     })
                     .ok()
@@ -272,6 +400,29 @@ impl Engine {
             routes,
             threads: Mutex::new(threads),
             next_conn: std::sync::atomic::AtomicU64::new(1),
+            casualties,
+        }
+    }
+
+    /// A handle that asks the shards to check their routers' invariants.
+    pub fn probe(&self) -> Probe {
+        Probe {
+            inboxes: self.inboxes.clone(),
+        }
+    }
+
+    /// Resolves once a shard thread has panicked (never, in a healthy gateway).
+    pub async fn panicked(&self) {
+        loop {
+            let notified = self.casualties.notify.notified();
+            if self
+                .casualties
+                .panicked
+                .load(std::sync::atomic::Ordering::SeqCst)
+            {
+                return;
+            }
+            notified.await;
         }
     }
 
@@ -300,13 +451,74 @@ impl Engine {
     }
 
     /// Waits for the shard threads to stop (after `shutdown`, or once every route is dropped).
-    pub fn join(&self) {
+    /// Err names every shard thread that panicked, with its message: the caller must not
+    /// report a clean stop (`switchboard serve` exits 1).
+    pub fn join(&self) -> Result<(), ShardsPanicked> {
         for inbox in &self.inboxes {
             let _ = inbox.try_send(ShardInput::Shutdown);
         }
         let threads = std::mem::take(&mut *self.threads.lock());
+        let mut panics = Vec::new();
         for thread in threads {
-            let _ = thread.join();
+            let name = thread.thread().name().unwrap_or("shard").to_string();
+            if let Err(payload) = thread.join() {
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "(a non-string payload)".to_string());
+                panics.push(ShardPanic {
+                    thread: name,
+                    message,
+                });
+            }
         }
+        if panics.is_empty() {
+            Ok(())
+        } else {
+            Err(ShardsPanicked(panics))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine() -> Engine {
+        let mut config = Config::embedded();
+        config.gateway.shards = 1;
+        Engine::start(&config, Arc::new(Metrics::new()))
+    }
+
+    #[test]
+    fn a_clean_stop_joins_ok() {
+        let engine = engine();
+        engine.shutdown(Duration::from_secs(1));
+        assert!(engine.join().is_ok());
+    }
+
+    #[test]
+    fn a_shard_panic_is_announced_and_reported_by_join() {
+        let engine = engine();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            assert!(engine.probe().check_invariants().await.is_ok());
+            assert!(engine.inboxes[0].send(ShardInput::Crash).is_ok());
+            tokio::time::timeout(Duration::from_secs(10), engine.panicked())
+                .await
+                .expect("the panic is announced");
+            assert!(matches!(
+                engine.probe().check_invariants().await,
+                Err(ProbeError::Gone(0))
+            ));
+        });
+        let error = engine.join().expect_err("the panic is reported");
+        assert_eq!(error.0.len(), 1);
+        assert_eq!(error.0[0].thread, "shard-0");
+        assert!(error.to_string().contains("crash requested"), "{error}");
     }
 }

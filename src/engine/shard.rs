@@ -16,7 +16,7 @@ use prometheus::{Histogram, IntCounter, IntGauge};
 use super::admission::Admission;
 use super::clock::WallClock;
 use super::observe::{AgentRow, ShardSnapshot, Snapshots, TenantObserver};
-use super::{AdminQuery, ConversationInfo, Identity, Outbox, ShardInput};
+use super::{AdminQuery, ConversationInfo, Identity, Outbox, ShardInput, Violation};
 use crate::config::{GatewayConfig, TenantConfig};
 use crate::metrics::Metrics;
 use crate::protocol::{
@@ -406,6 +406,22 @@ impl Shard {
             }
             ShardInput::Admin(query) => self.admin(query),
             ShardInput::Detach { tenant, conn } => self.detach(tenant, conn),
+            ShardInput::CheckInvariants { reply } => {
+                let violations = self
+                    .tenants
+                    .iter()
+                    .filter_map(|tenant| {
+                        let message = tenant.router.check_invariants().err()?;
+                        Some(Violation {
+                            tenant: tenant.id.clone(),
+                            message,
+                        })
+                    })
+                    .collect();
+                let _ = reply.send(violations);
+            }
+            #[cfg(test)]
+            ShardInput::Crash => panic!("crash requested by a test"),
             ShardInput::Shutdown => {
                 for tenant in &mut self.tenants {
                     for session in tenant.sessions.values_mut() {

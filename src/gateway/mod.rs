@@ -38,7 +38,7 @@ use tokio_tungstenite::tungstenite::protocol::Role as WsRole;
 use tokio_tungstenite::WebSocketStream;
 
 use crate::config::Config;
-use crate::engine::Engine;
+use crate::engine::{Engine, Probe};
 use crate::metrics::Metrics;
 use auth::{credential, presented, verify_agent, verify_connector, Endpoint};
 use limits::{Acceptor, Admission};
@@ -277,6 +277,9 @@ pub async fn run(
 /// [`run`] with certificates already loaded (`switchboard serve` loads them before it binds),
 /// reloading reloadable settings and the certificates from `config_path` on SIGHUP and
 /// `POST /api/v1/reload`.
+///
+/// A shard thread that panics stops the gateway at once (as SIGINT would): the result is then
+/// an error naming the shard and its panic message, and `switchboard serve` exits 1.
 pub async fn run_with_reload(
     config: Config,
     config_path: Option<PathBuf>,
@@ -284,8 +287,37 @@ pub async fn run_with_reload(
     listeners: Listeners,
     stop: impl Future<Output = Stop>,
 ) -> std::io::Result<()> {
+    serve(config, config_path, tls, listeners, stop, |_| {}).await
+}
+
+/// [`run_with_reload`], handing `probe` the engine's [`Probe`] once the shards run: how the
+/// integration tests ask the live routers to check their invariants. The probe exists only in
+/// this process; no listener exposes it.
+pub async fn run_with_probe(
+    config: Config,
+    config_path: Option<PathBuf>,
+    tls: Tls,
+    listeners: Listeners,
+    stop: impl Future<Output = Stop>,
+    probe: tokio::sync::oneshot::Sender<Probe>,
+) -> std::io::Result<()> {
+    let started = move |engine: &Engine| {
+        let _ = probe.send(engine.probe());
+    };
+    serve(config, config_path, tls, listeners, stop, started).await
+}
+
+async fn serve(
+    config: Config,
+    config_path: Option<PathBuf>,
+    tls: Tls,
+    listeners: Listeners,
+    stop: impl Future<Output = Stop>,
+    started: impl FnOnce(&Engine),
+) -> std::io::Result<()> {
     let metrics = Arc::new(Metrics::new());
     let engine = Engine::start(&config, Arc::clone(&metrics));
+    started(&engine);
     let gateway = &config.gateway;
     let descriptors = limits::descriptor_limit();
     let max_connections = limits::public_cap(
@@ -323,7 +355,13 @@ pub async fn run_with_reload(
     });
     let admin = tokio::spawn(admin::serve(listeners.admin, Arc::clone(&shared)));
     let hangups = tokio::spawn(reload_on_hangup(Arc::clone(&shared)));
-    let how = accept_until(&mut public, &shared, stop).await;
+    let stop_or_crash = async {
+        tokio::select! {
+            how = stop => how,
+            () = shared.engine.panicked() => Stop::Fast,
+        }
+    };
+    let how = accept_until(&mut public, &shared, stop_or_crash).await;
     shared.ready.store(false, Ordering::SeqCst);
     if how == Stop::Graceful {
         let drain = Duration::from_millis(u64::from(shared.config.gateway.shutdown_drain_ms));
@@ -341,8 +379,13 @@ pub async fn run_with_reload(
     admin.abort();
     hangups.abort();
     let joiner = Arc::clone(&shared);
-    let _ = tokio::task::spawn_blocking(move || joiner.engine.join()).await;
-    Ok(())
+    let joined = tokio::task::spawn_blocking(move || joiner.engine.join())
+        .await
+        .map_err(std::io::Error::other)?;
+    joined.map_err(|panics| {
+        tracing::error!(%panics, "the gateway stopped after a shard thread panicked");
+        std::io::Error::other(format!("a shard thread panicked: {panics}"))
+    })
 }
 
 /// Serves the public listener until `until` resolves. Each connection, its TLS handshake

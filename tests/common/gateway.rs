@@ -1,5 +1,6 @@
 //! A real gateway on 127.0.0.1:0 and real WebSocket clients for it.
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,9 +8,10 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use switchboard::config::Config;
+use switchboard::engine::Probe;
 use switchboard::gateway::auth::{sign, Claims};
 use switchboard::gateway::tls::Tls;
-use switchboard::gateway::{run_with_reload, unix_now, Listeners, Stop};
+use switchboard::gateway::{run_with_probe, unix_now, Listeners, Stop};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -60,6 +62,8 @@ pub struct Server {
     pub admin_transport: Transport,
     stop: Option<oneshot::Sender<Stop>>,
     task: JoinHandle<std::io::Result<()>>,
+    /// Asks the live shards to check their routers' invariants.
+    probe: Probe,
 }
 
 /// The embedded configuration, made deterministic for tests.
@@ -88,13 +92,17 @@ impl Server {
         let addr = public.local_addr().expect("addr").to_string();
         let admin_addr = admin.local_addr().expect("addr").to_string();
         let (tx, rx) = oneshot::channel();
-        let task = tokio::spawn(run_with_reload(
+        let (probe_tx, probe_rx) = oneshot::channel();
+        // In this process, so the test holds the engine's probe.
+        let task = tokio::spawn(run_with_probe(
             config.clone(),
             path.map(Path::to_path_buf),
             tls,
             Listeners { public, admin },
             async move { rx.await.unwrap_or(Stop::Fast) },
+            probe_tx,
         ));
+        let probe = probe_rx.await.expect("the gateway started its shards");
         Server {
             addr,
             admin: admin_addr,
@@ -102,27 +110,82 @@ impl Server {
             admin_transport: Transport::Plain,
             stop: Some(tx),
             task,
+            probe,
         }
     }
 
-    /// Stops it and waits until it has.
+    /// Asks the live router of every tenant to check its invariants
+    /// (`Router::check_invariants`); panics naming each tenant and its first violation. The
+    /// shards answer after the inputs already queued, so what the test did is included.
+    pub async fn check_invariants(&self) {
+        if let Err(error) = self.invariants().await {
+            panic!("{error}");
+        }
+    }
+
+    async fn invariants(&self) -> Result<(), String> {
+        let checked = tokio::time::timeout(PATIENCE, self.probe.check_invariants())
+            .await
+            .expect("the shards answered the invariant check within the test's patience");
+        checked.map_err(|error| format!("the live gateway is inconsistent: {error}"))
+    }
+
+    /// Checks the routers' invariants, stops the gateway and waits until it has: panics if an
+    /// invariant is broken, if it is not stopped by the deadline, or if it stopped with an
+    /// error or a panic (a shard thread's included).
     pub async fn stop(mut self, how: Stop) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(how);
+        let checked = match self.stop {
+            Some(_) => self.invariants().await,
+            None => Ok(()),
+        };
+        self.signal_unchecked(how);
+        // A shard that stopped answering panicked: the gateway's own error names the panic.
+        self.wait(how).await;
+        if let Err(error) = checked {
+            panic!("{error}");
         }
-        let _ = tokio::time::timeout(PATIENCE, &mut self.task).await;
     }
 
-    /// Asks it to stop without waiting.
-    pub fn signal(&mut self, how: Stop) {
+    /// Checks the routers' invariants, then asks the gateway to stop without waiting; the test
+    /// ends with [`Server::stopped`].
+    pub async fn signal(&mut self, how: Stop) {
+        self.check_invariants().await;
+        self.signal_unchecked(how);
+    }
+
+    fn signal_unchecked(&mut self, how: Stop) {
         if let Some(stop) = self.stop.take() {
+            // Refused only if the gateway has already ended; `wait` reports how.
             let _ = stop.send(how);
         }
     }
 
-    /// Waits for it to have stopped.
-    pub async fn stopped(mut self) {
-        let _ = tokio::time::timeout(PATIENCE, &mut self.task).await;
+    /// Waits for a gracefully signalled gateway to have stopped, with [`Server::stop`]'s checks
+    /// of how it ended.
+    pub async fn stopped(self) {
+        self.wait(Stop::Graceful).await;
+    }
+
+    /// Waits for the gateway task: a guard against hangs (the configured drain and grace, plus
+    /// the test's patience), never a speed assertion.
+    async fn wait(self, how: Stop) {
+        let gateway = &self.config.gateway;
+        let deadline = match how {
+            Stop::Fast => PATIENCE,
+            Stop::Graceful => {
+                PATIENCE
+                    + Duration::from_millis(u64::from(gateway.shutdown_drain_ms))
+                    + Duration::from_secs(u64::from(gateway.shutdown_grace_secs))
+            }
+        };
+        let ended = tokio::time::timeout(deadline, self.task)
+            .await
+            .unwrap_or_else(|_| panic!("the gateway was still running {deadline:?} after {how:?}"));
+        match ended {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => panic!("the gateway stopped with an error: {error}"),
+            Err(join) => panic!("the gateway task failed: {join}"),
+        }
     }
 
     /// A token for an agent or bot of a tenant.
@@ -288,7 +351,9 @@ pub fn token_for(
 pub struct Client {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     seq: u64,
-    /// Frames read while looking for something else, in order.
+    /// Messages of a server batch not yet returned by `next`.
+    batched: VecDeque<Value>,
+    /// Messages read while looking for something else, in order.
     pub seen: Vec<Value>,
     close_code: Option<CloseCode>,
     close_reason: String,
@@ -324,6 +389,7 @@ pub async fn connect_via(
         Ok((ws, _)) => Ok(Client {
             ws,
             seq: 0,
+            batched: VecDeque::new(),
             seen: Vec::new(),
             close_code: None,
             close_reason: String::new(),
@@ -362,6 +428,7 @@ pub async fn connector_once_admitted(addr: &str) -> (Client, Value) {
     let mut client = Client {
         ws,
         seq: 0,
+        batched: VecDeque::new(),
         seen: Vec::new(),
         close_code: None,
         close_reason: String::new(),
@@ -477,9 +544,13 @@ impl Client {
         self.ws.send(Message::Frame(frame)).await.expect("send");
     }
 
-    /// The next protocol frame (a batch counts as its elements). None when the socket closed;
+    /// The next protocol message: a server batch (docs/protocol.md, "Frames and batches") is
+    /// split and its messages returned one at a time, in order. None when the socket closed;
     /// then `closed_with` tells the code.
     pub async fn next(&mut self) -> Option<Value> {
+        if let Some(message) = self.batched.pop_front() {
+            return Some(message);
+        }
         loop {
             let frame = tokio::time::timeout(PATIENCE, self.ws.next())
                 .await
@@ -487,7 +558,20 @@ impl Client {
             match frame {
                 Some(Ok(Message::Text(text))) => {
                     let value: Value = serde_json::from_str(&text).expect("server sends JSON");
-                    return Some(value);
+                    let Value::Array(batch) = value else {
+                        return Some(value);
+                    };
+                    assert!(
+                        (1..=256).contains(&batch.len()),
+                        "a server batch holds 1 to 256 messages: {}",
+                        batch.len()
+                    );
+                    assert!(
+                        batch.iter().all(Value::is_object),
+                        "a server batch holds message objects: {text}"
+                    );
+                    self.batched.extend(batch);
+                    return self.batched.pop_front();
                 }
                 Some(Ok(Message::Close(frame))) => {
                     self.close_code = frame.as_ref().map(|f| f.code);
@@ -538,6 +622,47 @@ impl Client {
             }
             self.seen.push(frame);
         }
+    }
+
+    /// The very next message, skipping only `ack`s (their place among the messages their
+    /// messages cause is not fixed): it must be of this type.
+    pub async fn expect_next(&mut self, kind: &str) -> Value {
+        loop {
+            let Some(frame) = self.next().await else {
+                panic!("connection closed while waiting for {kind}");
+            };
+            if frame["type"] == "ack" {
+                continue;
+            }
+            assert_eq!(frame["type"], kind, "expected {kind} next, got {frame:#}");
+            return frame;
+        }
+    }
+
+    /// The messages set aside by `expect` and `expect_ack` so far, which are forgotten.
+    pub fn take_seen(&mut self) -> Vec<Value> {
+        std::mem::take(&mut self.seen)
+    }
+
+    /// Proves nothing else has reached or is on its way to this client: sends a `ping` and
+    /// reads through the ack that covers it. The shard answers inputs in order, so anything
+    /// caused by an input it processed before the ping (e.g. another client's message that has
+    /// been acked) is read first. Panics if any message other than an `ack`, a `pong` or one of
+    /// `tolerated` types (a queue position a test does not care about) is among those or among
+    /// the messages `expect` set aside since the last `take_seen`. Assumes the client has kept
+    /// reading (a lagging connection's frames may be held back behind its acks).
+    pub async fn assert_no_stray_frames(&mut self, tolerated: &[&str]) {
+        let ping = self.send(json!({"type": "ping"})).await;
+        self.expect_ack(ping).await;
+        let stray: Vec<Value> = self
+            .take_seen()
+            .into_iter()
+            .filter(|f| {
+                let kind = f["type"].as_str().unwrap_or("");
+                kind != "ack" && kind != "pong" && !tolerated.contains(&kind)
+            })
+            .collect();
+        assert!(stray.is_empty(), "unexpected messages: {stray:#?}");
     }
 
     /// Reads until the server closes; returns the close code.
