@@ -187,22 +187,34 @@ async fn an_agent_who_reconnects_within_grace_resumes_and_gets_what_it_missed() 
     .await;
     connector.expect_ack(sent).await;
 
-    let (mut agent, _) = {
+    let (mut agent, welcome) = {
         let mut client = connect(&server.addr, "/v1/agent", &token)
             .await
             .expect("accepted");
         let welcome = client.hello(Some((&session, last_seq))).await;
         (client, welcome)
     };
-    let missed = agent.expect("customer_message").await;
+    assert_eq!(welcome["resumed"], true, "{welcome}");
+    assert_eq!(welcome["gap"], false, "{welcome}");
+    assert_eq!(
+        welcome["replayed"], 1,
+        "the one message it missed: {welcome}"
+    );
+    // The replay follows the welcome at once, with its original seq.
+    let missed = agent.expect_next("customer_message").await;
     assert_eq!(missed["message_id"], "m2");
-    let resumed = agent.expect("resumed").await;
+    assert_eq!(missed["seq"], last_seq + 1);
+    let resumed = agent.expect_next("resumed").await;
     assert_eq!(resumed["conversations"], json!([conversation]));
+    assert_eq!(resumed["seq"], last_seq + 2, "the sequence continues");
     // Still assigned: the agent can reply.
     agent
         .send(json!({"type": "message", "conversation": conversation, "message_id": "a1", "text": "在的"}))
         .await;
     assert_eq!(connector.expect("reply").await["message_id"], "a1");
+    // The missed message came once: nothing else reached the agent since, m2 included.
+    agent.assert_no_stray_frames(&[]).await;
+    connector.assert_no_stray_frames(&[]).await;
     server.stop(Stop::Fast).await;
 }
 
@@ -293,13 +305,16 @@ async fn a_connector_that_reconnects_gets_what_it_missed_exactly_once() {
     assert_eq!(welcome["resumed"], true);
     assert_eq!(welcome["replayed"], 3);
     assert_eq!(welcome["gap"], false);
-    agent
+    let a4 = agent
         .send(json!({"type": "message", "conversation": conversation, "message_id": "a4", "text": "还有吗"}))
         .await;
+    // Once a4 is acked its reply is queued for the connector, behind everything before it.
+    agent.expect_ack(a4).await;
     let mut replies = Vec::new();
     let mut seqs = Vec::new();
+    // The three replayed replies follow the welcome at once, then the live one.
     while replies.len() < 4 {
-        let reply = connector.expect("reply").await;
+        let reply = connector.expect_next("reply").await;
         replies.push(reply["message_id"].as_str().unwrap_or("").to_string());
         seqs.push(reply["seq"].as_u64().unwrap_or(0));
     }
@@ -313,6 +328,10 @@ async fn a_connector_that_reconnects_gets_what_it_missed_exactly_once() {
         "server seq has no holes: {seqs:?}"
     );
     assert_eq!(seqs[0], last_seq + 1);
+    // No fifth: nothing else reached the connector, no replay repeated live.
+    connector.assert_no_stray_frames(&[]).await;
+    // The agent's own: its status at login, then only acks.
+    agent.assert_no_stray_frames(&["status"]).await;
     server.stop(Stop::Fast).await;
 }
 
@@ -440,16 +459,12 @@ async fn a_client_can_never_reach_another_tenants_conversations() {
         .send(json!({"type": "message", "conversation": conversation, "message_id": "a1", "text": "您好"}))
         .await;
     assert_eq!(connector.expect("reply").await["conversation"], "conv-1");
-    // Nothing of the default tenant ever reached acme's connector.
-    acme.send(json!({"type": "ping"})).await;
-    acme.expect("pong").await;
-    assert!(
-        acme.seen
-            .iter()
-            .all(|f| f["type"] != "reply" && f["type"] != "agent_joined"),
-        "{:#?}",
-        acme.seen
-    );
+    // Nothing crossed over, in either direction: each client got what its own tenant sent it
+    // and nothing else (every message of every batch is looked at).
+    acme.assert_no_stray_frames(&[]).await;
+    intruder.assert_no_stray_frames(&["status"]).await;
+    connector.assert_no_stray_frames(&[]).await;
+    agent.assert_no_stray_frames(&["status"]).await;
     server.stop(Stop::Fast).await;
 }
 
@@ -621,24 +636,25 @@ async fn a_resent_message_is_recognised_however_busy_the_connector_is() {
     assert_eq!(error["conversation"], "conv-1");
 
     // The agent's side: a resent reply is refused too, and the customer sees each reply once.
+    let mut agent_seq = 0;
     for message_id in ["r-1", "r-1", "r-2"] {
-        agent
+        agent_seq = agent
             .send(json!({"type": "message", "conversation": a, "message_id": message_id, "text": "您好"}))
             .await;
     }
     assert_eq!(agent.expect("error").await["code"], "duplicate");
-    let replies: Vec<Value> = {
-        let mut replies = Vec::new();
-        while replies.len() < 2 {
-            let reply = connector.expect("reply").await;
-            if reply["conversation"] == "conv-1" {
-                replies.push(reply);
-            }
-        }
-        replies
-    };
+    let r2 = agent.expect_ack(agent_seq).await;
+    assert!(r2["seq"].as_u64() >= Some(agent_seq));
+    let replies = [
+        connector.expect("reply").await,
+        connector.expect("reply").await,
+    ];
     assert_eq!(replies[0]["message_id"], "r-1");
     assert_eq!(replies[1]["message_id"], "r-2");
+    assert!(replies.iter().all(|r| r["conversation"] == "conv-1"));
+    // The resent r-1 reached nobody: nothing but the waiting conversation's queue updates is
+    // left for the connector.
+    connector.assert_no_stray_frames(&["queue"]).await;
 
     // A new message after the window moved on is still delivered, not mistaken for a resend.
     say(
@@ -660,8 +676,8 @@ async fn a_resent_message_is_recognised_however_busy_the_connector_is() {
 }
 
 /// A session is resumable for `session_resume_secs` after its connection goes; after that it is
-/// forgotten (memory is bounded by who is connected, not by who ever connected) and a resume
-/// starts afresh with `gap: true`.
+/// forgotten, its replay buffer with it (memory is bounded by who is connected, not by who ever
+/// connected, as the stats' session counts show), and a resume starts afresh with `gap: true`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_nobody_resumes_is_forgotten_after_the_resume_window() {
     let mut config = test_config();
@@ -680,6 +696,8 @@ async fn a_session_nobody_resumes_is_forgotten_after_the_resume_window() {
     .await;
     let queued = connector.expect("queue").await;
     let last_seq = queued["seq"].as_u64().expect("seq");
+    // Its one message is kept for a resume.
+    sessions_until(&server, |s| s["connected"] == 1 && s["replay_frames"] == 1).await;
     drop(connector);
 
     // Back at once: resumed.
@@ -691,8 +709,10 @@ async fn a_session_nobody_resumes_is_forgotten_after_the_resume_window() {
     assert_eq!(welcome["gap"], false, "{welcome}");
     drop(again);
 
-    // Back after the window (and the once-a-second sweep): a fresh session.
-    tokio::time::sleep(std::time::Duration::from_millis(3000)).await;
+    // Nobody comes back: after the window (and the once-a-second sweep) the shard keeps
+    // nothing of the session, and its conversation is ended.
+    let released = sessions_until(&server, |s| s["connected"] == 0 && s["resumable"] == 0).await;
+    assert_eq!(released["replay_frames"], 0, "{released}");
     let mut late = connect(&server.addr, "/v1/connector", CONNECTOR_KEY)
         .await
         .expect("accepted");
@@ -700,7 +720,32 @@ async fn a_session_nobody_resumes_is_forgotten_after_the_resume_window() {
     assert_eq!(welcome["resumed"], false, "{welcome}");
     assert_eq!(welcome["gap"], true, "{welcome}");
     assert_ne!(welcome["session"], session.as_str());
+    let fresh = sessions_until(&server, |s| s["connected"] == 1).await;
+    assert_eq!(fresh["resumable"], 0, "{fresh}");
+    let stats = server.api("GET", "/api/v1/stats", "").await.1;
+    let stats: Value = serde_json::from_str(&stats).expect("stats JSON");
+    assert_eq!(
+        stats["tenants"][0]["queues"][0]["waiting"]["standard"], 0,
+        "the forgotten connector's conversation was ended: {stats:#}"
+    );
     server.stop(Stop::Fast).await;
+}
+
+/// Polls the default tenant's `sessions` in the stats (published once a second) until `check`
+/// holds; panics with the last figures if it never does within the test's patience.
+async fn sessions_until(server: &Server, check: impl Fn(&Value) -> bool) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..150 {
+        let (status, body) = server.api("GET", "/api/v1/stats", "").await;
+        assert_eq!(status, 200, "{body}");
+        let stats: Value = serde_json::from_str(&body).expect("stats JSON");
+        last = stats["tenants"][0]["sessions"].clone();
+        if check(&last) {
+            return last;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the sessions never matched: {last}");
 }
 
 /// An agent that stops reading: its frames wait in the replay buffer; once it falls further
@@ -760,8 +805,55 @@ async fn an_agent_that_stops_reading_is_closed_with_1013_and_resumes_with_a_gap(
     let welcome = back.hello(Some((&session, last_seq))).await;
     assert_eq!(welcome["resumed"], true, "{welcome}");
     assert_eq!(welcome["gap"], true, "{welcome}");
-    let resumed = back.expect("resumed").await;
+    // What the buffer still holds is replayed: all of it, since it no longer reaches back to
+    // what the agent had, right after the welcome, in order, each with its original seq.
+    let replay_frames = server.config.gateway.replay_frames as u64;
+    assert_eq!(welcome["replayed"], replay_frames, "{welcome}");
+    let mut replayed = Vec::new();
+    for _ in 0..replay_frames {
+        replayed.push(back.expect_next("customer_message").await);
+    }
+    let seqs: Vec<u64> = replayed.iter().filter_map(|m| m["seq"].as_u64()).collect();
+    assert_eq!(
+        seqs.len(),
+        replayed.len(),
+        "every replayed message has its seq"
+    );
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "replayed in order, none missing: {seqs:?}"
+    );
+    assert!(
+        seqs[0] > last_seq + 1,
+        "a gap: the first replayed ({}) is past the one after the last received ({last_seq})",
+        seqs[0]
+    );
+    // The newest messages, the last one sent included, in the order they were sent.
+    let ids: Vec<&str> = replayed
+        .iter()
+        .filter_map(|m| m["message_id"].as_str())
+        .collect();
+    let expected: Vec<String> = (802 - replay_frames..=800)
+        .map(|n| format!("m{n}"))
+        .chain(["last".to_string()])
+        .collect();
+    assert_eq!(ids, expected);
+    // Then the sequence continues: the conversations it holds, and new messages.
+    let resumed = back.expect_next("resumed").await;
     assert_eq!(resumed["conversations"], json!([conversation]));
+    assert_eq!(resumed["seq"], seqs[seqs.len() - 1] + 1);
+    say(
+        &mut connector,
+        "conv-1",
+        "after",
+        "好了吗",
+        customer("c1", "standard"),
+    )
+    .await;
+    let after = back.expect_next("customer_message").await;
+    assert_eq!(after["message_id"], "after");
+    assert_eq!(after["seq"], seqs[seqs.len() - 1] + 2);
+    back.assert_no_stray_frames(&[]).await;
     let (_, metrics) = server.admin_get("/metrics").await;
     assert!(
         metrics.contains("switchboard_slow_consumer_closes_total{role=\"agent\"} 1"),

@@ -349,8 +349,22 @@ impl TenantObserver {
                 .collect(),
             messages_per_sec,
             history: self.history.iter().cloned().collect(),
+            sessions: SessionsView::default(),
         }
     }
+}
+
+/// A tenant's sessions in `GET /api/v1/stats`: what the shard keeps for its clients, so an
+/// operator (and a test) can see that what nobody resumes is given back.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct SessionsView {
+    /// Sessions with a live connection.
+    pub connected: u64,
+    /// Sessions kept for a resume (`gateway.session_resume_secs`) with no connection.
+    pub resumable: u64,
+    /// Server messages held in all of them for replay (each bounded by
+    /// `gateway.replay_frames`).
+    pub replay_frames: u64,
 }
 
 /// Two figures, one per lane.
@@ -441,6 +455,8 @@ pub struct TenantStats {
     pub messages_per_sec: f64,
     /// The last 10 minutes, one point per 5 s, oldest first.
     pub history: Vec<HistoryPoint>,
+    /// Its clients' sessions, live and kept for a resume.
+    pub sessions: SessionsView,
 }
 
 /// One agent in `GET /api/v1/agents`.

@@ -15,7 +15,7 @@ use prometheus::{Histogram, IntCounter, IntGauge};
 
 use super::admission::Admission;
 use super::clock::WallClock;
-use super::observe::{AgentRow, ShardSnapshot, Snapshots, TenantObserver};
+use super::observe::{AgentRow, SessionsView, ShardSnapshot, Snapshots, TenantObserver};
 use super::{AdminQuery, ConversationInfo, Identity, Outbox, ShardInput, Violation};
 use crate::config::{GatewayConfig, TenantConfig};
 use crate::metrics::Metrics;
@@ -330,9 +330,9 @@ impl Shard {
             ..ShardSnapshot::default()
         };
         for tenant in &mut self.tenants {
-            snapshot
-                .tenants
-                .push(tenant.observer.refresh(&tenant.id, &tenant.router, second));
+            let mut stats = tenant.observer.refresh(&tenant.id, &tenant.router, second);
+            stats.sessions = tenant.sessions_view();
+            snapshot.tenants.push(stats);
             for id in tenant.router.agent_ids() {
                 let Some(view) = tenant.router.agent(id) else {
                     continue;
@@ -1203,6 +1203,19 @@ impl Tenant {
             }
         }
         gone
+    }
+
+    /// What it keeps for its clients' sessions, for the stats.
+    fn sessions_view(&self) -> SessionsView {
+        let mut view = SessionsView::default();
+        for session in self.sessions.values() {
+            match session.conn {
+                Some(_) => view.connected += 1,
+                None => view.resumable += 1,
+            }
+            view.replay_frames += session.replay.len() as u64;
+        }
+        view
     }
 
     /// Gives back the memory a surge of conversations left behind.
