@@ -17,7 +17,7 @@ use futures_util::stream;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::header::{HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -28,7 +28,7 @@ use tokio::sync::oneshot;
 
 use super::auth::{credential, presented, verify_admin, AuthError, Endpoint};
 use super::limits::{self, Acceptor};
-use super::{throttle, tls, unix_now, Shared};
+use super::{throttle, tls, Shared};
 use crate::engine::observe::TenantStats;
 use crate::engine::{AdminQuery, ShardInput};
 use crate::router::AgentStatus;
@@ -95,6 +95,39 @@ struct Problem<'a> {
 
 fn problem(status: StatusCode, error: &str) -> Response<Body> {
     json(status, &Problem { error })
+}
+
+/// 405 for a path that exists under another method, which `Allow` names (RFC 9110 §15.5.6).
+fn method_not_allowed(allow: &'static str) -> Response<Body> {
+    let mut response = problem(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+    response
+        .headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+/// The method a public (token-free) path answers, if it is one.
+fn public_method(path: &str) -> Option<&'static str> {
+    matches!(
+        path,
+        "/healthz"
+            | "/readyz"
+            | "/metrics"
+            | "/"
+            | "/index.html"
+            | "/dashboard.js"
+            | "/dashboard.css"
+    )
+    .then_some("GET")
+}
+
+/// The method an admin API path answers, if it is one (`segments` follow `/api/v1/`).
+fn api_method(segments: &[&str]) -> Option<&'static str> {
+    match segments {
+        ["stats"] | ["events"] | ["agents"] | ["conversations", _] => Some("GET"),
+        ["agents", _, "status"] | ["reload"] | ["drain"] => Some("POST"),
+        _ => None,
+    }
 }
 
 /// Serves the admin listener until the task is aborted; over TLS when `[gateway.admin_tls]` is
@@ -184,7 +217,10 @@ async fn handle(
             }
             api(req, &shared).await
         }
-        _ => problem(StatusCode::NOT_FOUND, "not found"),
+        (_, p) => match public_method(p) {
+            Some(allow) => method_not_allowed(allow),
+            None => problem(StatusCode::NOT_FOUND, "not found"),
+        },
     })
 }
 
@@ -257,7 +293,10 @@ async fn api(req: Request<Incoming>, shared: &Arc<Shared>) -> Response<Body> {
                 },
             )
         }
-        _ => problem(StatusCode::NOT_FOUND, "no such endpoint"),
+        (_, segments) => match api_method(segments) {
+            Some(allow) => method_not_allowed(allow),
+            None => problem(StatusCode::NOT_FOUND, "no such endpoint"),
+        },
     }
 }
 
@@ -299,7 +338,11 @@ pub struct Connections {
 }
 
 fn stats(shared: &Shared) -> Stats {
-    let now_ms = unix_now() * 1000;
+    // To the millisecond, as documented: consecutive events are a second apart, not "the same
+    // second or the next".
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
     let metrics = &shared.metrics;
     let connections = |role: &str| metrics.connections.with_label_values(&[role]).get();
     let mut tenants = Vec::new();

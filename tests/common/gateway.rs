@@ -243,6 +243,40 @@ impl Server {
             .unwrap_or_default()
     }
 
+    /// An HTTP/1.1 request on the admin listener, over `admin_transport`, read only up to the
+    /// end of the response's head (status line and headers), so an endless body such as the
+    /// event stream does not hold the test: the head, lower-cased. Panics if the server does
+    /// not answer within the test's patience.
+    pub async fn admin_head(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &str,
+    ) -> String {
+        let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let stream = TcpStream::connect(&self.admin)
+            .await
+            .expect("admin listener");
+        let head = match &self.admin_transport {
+            Transport::Plain => read_head(stream, &request).await,
+            Transport::Tls(config) => {
+                let connector = TlsConnector::from(Arc::clone(config));
+                let name = ServerName::try_from("127.0.0.1").expect("an IP address");
+                let stream = connector
+                    .connect(name, stream)
+                    .await
+                    .expect("TLS handshake");
+                read_head(stream, &request).await
+            }
+        };
+        head.to_ascii_lowercase()
+    }
+
     /// The value of one series in `/metrics`, e.g.
     /// `switchboard_auth_failures_total{endpoint="admin",reason="missing"}`; None if absent.
     pub async fn metric(&self, series: &str) -> Option<f64> {
@@ -314,6 +348,28 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
         .await
         .expect("the server answered and closed within the test's patience");
     Some(String::from_utf8_lossy(&response).into_owned())
+}
+
+/// Sends a request and reads the response up to the end of its head.
+async fn read_head<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, request: &str) -> String {
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("request sent");
+    let mut head = Vec::new();
+    let reading = async {
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            match stream.read(&mut byte).await {
+                Ok(1) => head.push(byte[0]),
+                _ => break,
+            }
+        }
+    };
+    tokio::time::timeout(PATIENCE, reading)
+        .await
+        .expect("the server answered within the test's patience");
+    String::from_utf8_lossy(&head).into_owned()
 }
 
 /// A token for an agent or bot of a tenant of `config`, valid for an hour.
