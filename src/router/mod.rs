@@ -23,18 +23,25 @@
 //! - **Sticky routing**: a returning customer is held briefly for their previous agent.
 //!
 //! # Invariants (checked after every command by the property tests, see [`Router::check_invariants`])
-//! - an agent never holds more conversations than its capacity;
+//! - an agent never holds more conversations than its capacity, except that an agent who
+//!   reconnected with a lower capacity keeps the conversations it had accepted until they end:
+//!   then it has no pending offer and is offered nothing;
 //! - a conversation is held by at most one agent, and that agent lists it exactly once;
 //! - every open conversation is in exactly one state, and a waiting one is in exactly one queue
 //!   (or held for its previous agent): none is lost;
 //! - work-conserving: nobody waits in a queue while an eligible agent has a free slot it may take,
-//!   unless that agent refused the conversation less than `refusal_cooldown_secs` ago.
+//!   unless that agent refused the conversation less than `refusal_cooldown_secs` ago, and no
+//!   returning customer is held for an agent who could take them;
+//! - every state that waits for time has the timer that ends it.
+//!
+//! These are restated independently of dispatch in `oracle.rs`, which the self-check calls.
 
 pub mod agents;
 pub mod ended;
 pub mod ewt;
 pub mod extract;
 pub mod human_request;
+mod oracle;
 pub mod policy;
 pub mod refusals;
 pub mod sentiment;
@@ -229,11 +236,16 @@ pub struct Router {
     dirty: Vec<QueueId>,
     /// Agents whose slots freed during this command (their held customers go first).
     freed: Vec<AgentId>,
+    /// Eligible agents whose held returning customers could not be offered to them because a VIP
+    /// waited in the queue or the VIP reserve was full; looked at again after each dispatch.
+    sticky_blocked: Vec<AgentId>,
     /// Conversations that started waiting during this command: told their position once
     /// dispatch is done, if they still wait (one offered at once never hears "you are first").
     joined: Vec<ConversationId>,
     seq: u64,
     now: Millis,
+    /// The per-offer reference check, off unless a test turns it on ([`Router::audit_offers`]).
+    audit: oracle::Audit,
 }
 
 impl Router {
@@ -269,9 +281,11 @@ impl Router {
             queue_updates_armed: false,
             dirty: Vec::new(),
             freed: Vec::new(),
+            sticky_blocked: Vec::new(),
             joined: Vec::new(),
             seq: 0,
             now: 0,
+            audit: oracle::Audit::default(),
         }
     }
 
@@ -784,6 +798,10 @@ impl Router {
         };
         if let Some(agent) = self.agents.get_mut(&previous) {
             agent.sticky.push(id);
+            // Free, yet held back by a waiting VIP or the reserve: looked at again after dispatch.
+            if agent.eligible() {
+                mark_agent(&mut self.sticky_blocked, previous);
+            }
         }
         self.timers.set(
             self.now + self.policy.sticky_wait_ms,
@@ -1442,6 +1460,7 @@ impl Router {
     }
 
     fn offer(&mut self, id: ConversationId, agent_id: AgentId, out: &mut Vec<Effect>) {
+        self.audit_offer(id, agent_id);
         let now = self.now;
         let Some(c) = self.conversations.get_mut(&id) else {
             return;
@@ -1815,16 +1834,46 @@ impl Router {
     /// Offers waiting conversations to free agents until no pair is left: returning customers to
     /// their previous agent first, then queues in order of their most urgent conversation.
     fn dispatch(&mut self, out: &mut Vec<Effect>) {
-        while !self.freed.is_empty() || !self.dirty.is_empty() {
-            for agent in std::mem::take(&mut self.freed) {
-                self.serve_sticky(agent, out);
+        loop {
+            while !self.freed.is_empty() || !self.dirty.is_empty() {
+                for agent in std::mem::take(&mut self.freed) {
+                    self.serve_sticky(agent, out);
+                }
+                let mut queues = std::mem::take(&mut self.dirty);
+                queues.sort_by_key(|q| self.waiting[usize::from(q.0)].first().map(|(k, _)| *k));
+                for queue in queues {
+                    self.dispatch_queue(queue, out);
+                }
             }
-            let mut queues = std::mem::take(&mut self.dirty);
-            queues.sort_by_key(|q| self.waiting[usize::from(q.0)].first().map(|(k, _)| *k));
-            for queue in queues {
-                self.dispatch_queue(queue, out);
+            // Dispatch may have served the VIP that held a returning customer back.
+            self.freed = self.sticky_unblocked();
+            if self.freed.is_empty() {
+                return;
             }
         }
+    }
+
+    /// Takes from `sticky_blocked` the agents that may now be offered a held returning customer,
+    /// and forgets those that no longer hold one or cannot take one.
+    fn sticky_unblocked(&mut self) -> Vec<AgentId> {
+        let mut ready = Vec::new();
+        let mut blocked = std::mem::take(&mut self.sticky_blocked);
+        blocked.retain(|id| {
+            let Some(agent) = self.agents.get(id).filter(|a| a.eligible()) else {
+                return false;
+            };
+            let may_take = agent.sticky.iter().any(|c| {
+                self.conversations
+                    .get(c)
+                    .is_some_and(|c| self.may_take(c.ranking.lane, c.queue))
+            });
+            if may_take {
+                ready.push(*id);
+            }
+            !may_take && !agent.sticky.is_empty()
+        });
+        self.sticky_blocked = blocked;
+        ready
     }
 
     fn serve_sticky(&mut self, agent_id: AgentId, out: &mut Vec<Effect>) {
@@ -1840,7 +1889,12 @@ impl Router {
                     .get(c)
                     .is_some_and(|c| self.may_take(c.ranking.lane, c.queue))
             });
-            let Some(conversation) = next else { return };
+            let Some(conversation) = next else {
+                if !agent.sticky.is_empty() {
+                    mark_agent(&mut self.sticky_blocked, agent_id);
+                }
+                return;
+            };
             if let Some(a) = self.agents.get_mut(&agent_id) {
                 a.sticky.retain(|c| *c != conversation);
             }
@@ -1912,15 +1966,17 @@ impl Router {
 
     // ----- self-check ----------------------------------------------------------------------------
 
-    /// Checks every structural invariant; the property tests call this after every command.
-    /// Linear in the router's size: a test and debugging aid, never called on the hot path.
+    /// Checks every structural invariant, then the policies and timers as the reference oracle
+    /// restates them ([`Router::check_policy`], [`Router::check_timers`]) and anything the offer
+    /// audit found; the property tests call this after every command. Costs up to
+    /// O(waiting × free agents × refusals): a test and debugging aid, never on the hot path.
     pub fn check_invariants(&self) -> Result<(), String> {
-        let share = self.policy.vip_reserved_share;
         let mut reserve = Reserve::default();
         for (id, a) in &self.agents {
-            if a.load() > a.capacity {
+            // Above capacity only by conversations accepted before a reconnect lowered it.
+            if a.load() > a.capacity && !a.offered.is_empty() {
                 return Err(format!(
-                    "{id:?} holds {} > capacity {}",
+                    "{id:?} holds {} > capacity {} with offers pending",
                     a.load(),
                     a.capacity
                 ));
@@ -2038,23 +2094,12 @@ impl Router {
                 "queues hold {in_queues}, conversations say {queued}"
             ));
         }
-        // Work-conserving: nobody waits while an agent has a free slot it may take, unless that
-        // agent refused it within the cooldown.
-        let non_vip_ok = self.reserve.non_vip_allowed(share);
-        for (q, waiting) in self.waiting.iter().enumerate() {
-            if waiting.len() > SCAN_LIMIT {
-                continue;
-            }
-            for (key, id) in waiting.iter() {
-                if key.lane == Lane::Standard && !non_vip_ok {
-                    continue;
-                }
-                if let Some(agent) = self.index[q].best(|a| !self.refusal_holds_back(id, a)) {
-                    return Err(format!("{id:?} waits while {agent:?} has a free slot"));
-                }
-            }
+        if let Some(failure) = &self.audit.failure {
+            return Err(format!("offer audit: {failure}"));
         }
-        Ok(())
+        // The policies, restated independently of dispatch, with no look-ahead limit.
+        self.check_policy()?;
+        self.check_timers()
     }
 }
 
