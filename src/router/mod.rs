@@ -72,10 +72,6 @@ use timers::{Timer, Timers};
 pub use types::*;
 use waiting::{WaitKey, Waiter, WaitingQueue};
 
-/// How many waiting conversations one dispatch looks past when the ones ahead refused every free
-/// agent (each conversation remembers the agents that rejected it or let its offer time out).
-pub const SCAN_LIMIT: usize = 64;
-
 /// Bots are ranked without skill levels: every bot entry carries this one.
 const BOT_LEVEL: u8 = 10;
 
@@ -967,6 +963,18 @@ impl Router {
                 a.connected = true;
                 a.epoch = a.epoch.wrapping_add(1);
             });
+            self.withdraw_offers_beyond_capacity(id, out);
+            self.release_holds_not_served(id);
+            // New skills may open queues the agent did not serve: look at them now, as a login
+            // would, rather than at the next change.
+            if let Some(agent) = self.agents.get(&id).filter(|a| a.eligible()) {
+                for (q, _) in &agent.queues {
+                    mark(&mut self.dirty, *q);
+                }
+                if !agent.sticky.is_empty() {
+                    mark_agent(&mut self.freed, id);
+                }
+            }
             let mut held = self
                 .agents
                 .get(&id)
@@ -1007,6 +1015,48 @@ impl Router {
             status: AgentStatus::Available,
             reason: StatusReason::Requested,
         });
+    }
+
+    /// A reconnect may lower an agent's capacity below what it holds. Nobody is taken from an
+    /// agent mid-conversation: what it accepted stays with it (and it is offered nothing until
+    /// it is below the new capacity), but its pending offers beyond the new capacity, newest
+    /// first, go back to their queues for someone else.
+    fn withdraw_offers_beyond_capacity(&mut self, id: AgentId, out: &mut Vec<Effect>) {
+        loop {
+            let Some(agent) = self.agents.get(&id) else {
+                return;
+            };
+            let newest = agent.offered.last().copied();
+            let Some(conversation) = newest.filter(|_| agent.load() > agent.capacity) else {
+                return;
+            };
+            self.withdraw(id, conversation, WithdrawReason::AgentGone, out);
+        }
+    }
+
+    /// Returning customers held for an agent whose new skills (or role) no longer serve their
+    /// queue stop waiting for it and take their place in the queue.
+    fn release_holds_not_served(&mut self, id: AgentId) {
+        let Some(agent) = self.agents.get_mut(&id) else {
+            return;
+        };
+        let conversations = &self.conversations;
+        let mut released = Vec::new();
+        agent.sticky.retain(|c| {
+            let served = conversations
+                .get(c)
+                .is_some_and(|c| agent.queues.iter().any(|(q, _)| *q == c.queue));
+            if !served {
+                released.push(*c);
+            }
+            served
+        });
+        for conversation in released {
+            if let Some(c) = self.conversations.get_mut(&conversation) {
+                c.sticky_for = None;
+            }
+            self.enqueue(conversation);
+        }
     }
 
     fn disconnect(&mut self, id: AgentId, out: &mut Vec<Effect>) {
@@ -1862,11 +1912,10 @@ impl Router {
             let Some(agent) = self.agents.get(id).filter(|a| a.eligible()) else {
                 return false;
             };
-            let may_take = agent.sticky.iter().any(|c| {
-                self.conversations
-                    .get(c)
-                    .is_some_and(|c| self.may_take(c.ranking.lane, c.queue))
-            });
+            let may_take = agent
+                .sticky
+                .iter()
+                .any(|c| self.sticky_offerable(agent, *c));
             if may_take {
                 ready.push(*id);
             }
@@ -1884,11 +1933,11 @@ impl Router {
             if !agent.eligible() {
                 return;
             }
-            let next = agent.sticky.iter().copied().find(|c| {
-                self.conversations
-                    .get(c)
-                    .is_some_and(|c| self.may_take(c.ranking.lane, c.queue))
-            });
+            let next = agent
+                .sticky
+                .iter()
+                .copied()
+                .find(|c| self.sticky_offerable(agent, *c));
             let Some(conversation) = next else {
                 if !agent.sticky.is_empty() {
                     mark_agent(&mut self.sticky_blocked, agent_id);
@@ -1900,6 +1949,14 @@ impl Router {
             }
             self.offer(conversation, agent_id, out);
         }
+    }
+
+    /// Whether a returning customer held for `agent` may be offered to it now: it still serves
+    /// their queue (a reconnect may have changed its skills) and their lane may skip the queue.
+    fn sticky_offerable(&self, agent: &Agent, id: ConversationId) -> bool {
+        self.conversations.get(&id).is_some_and(|c| {
+            agent.level_for(c.queue).is_some() && self.may_take(c.ranking.lane, c.queue)
+        })
     }
 
     /// Whether a conversation of this lane may skip its queue for its previous agent: a VIP may;
@@ -1918,8 +1975,14 @@ impl Router {
             if index.is_empty() {
                 return;
             }
+            // No look-ahead limit: a conversation is passed over only while every free agent of
+            // the queue refused it within the cooldown, and it remembers at most `MAX_REFUSALS`
+            // refusers, so `choose` costs at most that many checks per free agent and the walk
+            // is as long as the run of such conversations at the head — bounded by the refusals
+            // made within one cooldown. A limit here left a customer waiting beside a free agent
+            // once an agent had refused 64 in a row (the flood property).
             let mut pick = None;
-            for (key, id) in self.waiting[q].iter().take(SCAN_LIMIT) {
+            for (key, id) in self.waiting[q].iter() {
                 if key.lane == Lane::Standard && !non_vip_ok {
                     self.reserve_blocked = true;
                     break;

@@ -108,12 +108,15 @@ impl Router {
                     let Some(a) = self.agents.get(&previous) else {
                         return Err(format!("{id:?} is held for {previous:?}, who left"));
                     };
+                    if !self.reference_serves(a, c.queue) {
+                        return Err(format!(
+                            "{id:?} is held for {previous:?}, who does not serve {:?}",
+                            c.queue
+                        ));
+                    }
                     let lane_allows = c.ranking.lane == Lane::Vip
                         || (standard_may_take && !vip_waits[usize::from(c.queue.0)]);
-                    if lane_allows
-                        && self.reference_free(a, &slots)
-                        && self.reference_serves(a, c.queue)
-                    {
+                    if lane_allows && self.reference_free(a, &slots) {
                         return Err(format!(
                             "{id:?} is held for {previous:?}, who has a free slot for it"
                         ));
