@@ -1849,12 +1849,12 @@ impl Router {
         }
         if agent.counts_for_reserve() {
             self.reserve.capacity -= u64::from(agent.capacity);
-            self.reserve.non_vip -= u64::from(agent.non_vip_held);
+            self.reserve.non_vip -= u64::from(agent.non_vip_for_reserve());
         }
         let result = change(agent);
         if agent.counts_for_reserve() {
             self.reserve.capacity += u64::from(agent.capacity);
-            self.reserve.non_vip += u64::from(agent.non_vip_held);
+            self.reserve.non_vip += u64::from(agent.non_vip_for_reserve());
         }
         if agent.eligible() {
             if agent.role == Role::Bot {
@@ -2090,7 +2090,7 @@ impl Router {
             }
             if a.counts_for_reserve() {
                 reserve.capacity += u64::from(a.capacity);
-                reserve.non_vip += u64::from(a.non_vip_held);
+                reserve.non_vip += u64::from(a.non_vip_for_reserve());
             }
         }
         if reserve != self.reserve {

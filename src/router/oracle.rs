@@ -299,13 +299,16 @@ impl Router {
 
     /// The VIP reserve as documented: of the capacity of connected, available humans,
     /// `floor(capacity × reserved_share)` slots are never taken by non-VIP conversations. So one
-    /// more may be offered only while those held stay within the rest afterwards.
+    /// more may be offered only while those held stay within the rest afterwards. An agent
+    /// holding more than a lowered capacity counts as full, not as taking others' slots.
     fn reference_standard_may_take(&self, slots: &FxHashMap<AgentId, Slots>) -> bool {
         let (mut capacity, mut non_vip) = (0u64, 0u64);
         for a in self.agents.values() {
             if a.role == Role::Human && a.connected && a.status == AgentStatus::Available {
                 capacity += u64::from(a.capacity);
-                non_vip += u64::from(slots.get(&a.id).map_or(0, |s| s.non_vip));
+                // Conversations kept beyond a lowered capacity take nobody else's room.
+                let held = slots.get(&a.id).map_or(0, |s| s.non_vip);
+                non_vip += u64::from(held.min(a.capacity));
             }
         }
         let reserved = (capacity as f64 * self.policy.vip_reserved_share).floor() as u64;
