@@ -170,12 +170,36 @@ fn flood() -> impl Strategy<Value = Vec<Op>> {
     ];
     (
         arrivals,
-        prop::collection::vec(burst, 120..240),
+        prop::collection::vec(burst, 160..300),
         prop::collection::vec(after, 0..40),
     )
         .prop_map(|(mut ops, burst, after)| {
             ops.extend(burst);
             ops.extend(after);
+            ops
+        })
+}
+
+/// Every human logs in, a few customers arrive, and the agents mostly reject: a conversation is
+/// refused by more agents than the `MAX_REFUSALS` it remembers, so the oldest refusers are
+/// forgotten and count as never having refused.
+fn refusal_storm() -> impl Strategy<Value = Vec<Op>> {
+    let storm = prop_oneof![
+        10 => any::<usize>().prop_map(Op::RejectNth),
+        1 => any::<usize>().prop_map(Op::AcceptNth),
+        1 => any::<usize>().prop_map(Op::CloseNth),
+        1 => (0..HUMANS).prop_map(Op::Disconnect),
+        1 => (0..HUMANS).prop_map(|a| Op::Connect(a, 0)),
+        2 => (0u64..1_500).prop_map(Op::Advance),
+    ];
+    (
+        prop::collection::vec(arrive(4, 10), 1..6),
+        prop::collection::vec(storm, 40..160),
+    )
+        .prop_map(|(arrivals, storm)| {
+            let mut ops: Vec<Op> = (0..HUMANS).map(|a| Op::Connect(a, 0)).collect();
+            ops.extend(arrivals);
+            ops.extend(storm);
             ops
         })
 }
@@ -901,12 +925,19 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     /// Queues longer than `SCAN_LIMIT`, heads full of conversations their few agents refused:
     /// the look-ahead limit must not leave anyone waiting whom a free agent may take.
     #[test]
     fn a_queue_longer_than_the_look_ahead_is_still_served(ops in flood()) {
         run_checked(&tenant(0.1), &ops, FLOOD_CONVERSATIONS)?;
+    }
+
+    #[test]
+    fn a_conversation_refused_by_more_agents_than_it_remembers_is_still_served(
+        ops in refusal_storm()
+    ) {
+        run_checked(&tenant(0.1), &ops, 4)?;
     }
 }
