@@ -253,6 +253,26 @@ fn a_rejected_offer_goes_to_someone_who_never_refused_it_first() {
 }
 
 #[test]
+fn a_free_agent_is_offered_the_first_customer_it_has_not_refused_however_many_it_refused() {
+    let mut s = one_queue_no_reserve();
+    s.agent(1, &["general"], 1);
+    for id in 1..=80 {
+        s.arrive(id, customer(&format!("c-{id}")));
+    }
+    // Agent 1 rejects 70 in a row within the cooldown; each time the next one it has not
+    // refused is offered, however far down the queue it is.
+    for expected in 1..=70 {
+        assert_eq!(
+            s.state(expected),
+            Some(State::Offered),
+            "offer number {expected}"
+        );
+        s.reject(1, expected);
+    }
+    assert_eq!(s.state(71), Some(State::Offered));
+}
+
+#[test]
 fn a_lone_agent_who_rejects_is_offered_it_again_after_the_cooldown() {
     let mut s = one_queue_no_reserve();
     s.agent(1, &["general"], 5);
