@@ -253,6 +253,26 @@ fn a_rejected_offer_goes_to_someone_who_never_refused_it_first() {
 }
 
 #[test]
+fn a_free_agent_is_offered_the_first_customer_it_has_not_refused_however_many_it_refused() {
+    let mut s = one_queue_no_reserve();
+    s.agent(1, &["general"], 1);
+    for id in 1..=80 {
+        s.arrive(id, customer(&format!("c-{id}")));
+    }
+    // Agent 1 rejects 70 in a row within the cooldown; each time the next one it has not
+    // refused is offered, however far down the queue it is.
+    for expected in 1..=70 {
+        assert_eq!(
+            s.state(expected),
+            Some(State::Offered),
+            "offer number {expected}"
+        );
+        s.reject(1, expected);
+    }
+    assert_eq!(s.state(71), Some(State::Offered));
+}
+
+#[test]
 fn a_lone_agent_who_rejects_is_offered_it_again_after_the_cooldown() {
     let mut s = one_queue_no_reserve();
     s.agent(1, &["general"], 5);
@@ -574,6 +594,91 @@ fn a_held_returning_customer_goes_to_anyone_after_the_sticky_wait() {
     assert!(offers(&fx).is_empty());
     let fx = s.advance(10_000);
     assert_eq!(offers(&fx), vec![(a(2), c(5))]);
+}
+
+#[test]
+fn a_held_returning_customer_gets_their_free_agent_once_the_vip_ahead_is_served() {
+    let mut config = default_tenant();
+    config.routes.clear();
+    config.vip.reserved_share = 0.0;
+    config.timing.wrap_up_secs = 0;
+    let mut s = Script::new(&config);
+    s.agent(1, &["general"], 1);
+    s.arrive(1, customer("alice"));
+    s.accept(1, 1);
+    s.close(1, 1);
+    s.arrive(2, customer("bob"));
+    s.accept(1, 2);
+    // A VIP waits, so Alice, back for agent 1, is held behind them.
+    s.arrive(3, vip("vera", 1));
+    s.arrive(4, customer("alice"));
+    assert_eq!(s.router.conversation(c(4)).unwrap().held_for, Some(a(1)));
+    // Agent 2 takes the VIP; agent 1 frees up within the sticky wait and gets Alice at once.
+    let fx = s.agent(2, &["general"], 1);
+    assert_eq!(offers(&fx), vec![(a(2), c(3))]);
+    let fx = s.close(1, 2);
+    assert_eq!(offers(&fx), vec![(a(1), c(4))]);
+}
+
+#[test]
+fn a_reconnect_with_new_skills_is_offered_what_waits_for_them_at_once() {
+    let mut config = default_tenant();
+    config.vip.reserved_share = 0.0;
+    let mut s = Script::new(&config);
+    s.agent(1, &["general"], 2);
+    s.arrive(1, with_intent("c-1", "refund"));
+    assert_eq!(
+        s.state(1),
+        Some(State::Waiting),
+        "after_sales needs its skill"
+    );
+    let fx = s.agent(1, &["general", "after_sales"], 2);
+    assert_eq!(offers(&fx), vec![(a(1), c(1))]);
+}
+
+/// What a reconnect with a lower capacity does: nobody is taken from the agent mid-conversation,
+/// but pending offers beyond the new capacity go to someone else, and the agent gets nothing
+/// new until it is below the new capacity.
+#[test]
+fn a_lower_capacity_keeps_accepted_conversations_but_withdraws_offers_beyond_it() {
+    let mut s = one_queue_no_reserve();
+    s.agent(1, &["general"], 3);
+    for id in 1..=3 {
+        s.arrive(id, customer(&format!("c-{id}")));
+    }
+    s.accept(1, 1);
+    s.accept(1, 2);
+    assert_eq!(s.state(3), Some(State::Offered));
+    // A new token says capacity 1: the two accepted stay, the pending offer is withdrawn.
+    let fx = s.agent(1, &["general"], 1);
+    assert_eq!(
+        withdrawals(&fx),
+        vec![(a(1), c(3), WithdrawReason::AgentGone)]
+    );
+    assert!(fx.contains(&Effect::AgentResumed {
+        agent: a(1),
+        conversations: vec![c(1), c(2)],
+    }));
+    assert_eq!(
+        (s.state(1), s.state(2)),
+        (Some(State::Assigned), Some(State::Assigned))
+    );
+    assert_eq!(s.state(3), Some(State::Waiting));
+    assert_eq!((s.load(1), s.router.agent(a(1)).unwrap().capacity), (2, 1));
+    // Another agent with room takes the withdrawn one at once.
+    let fx = s.agent(2, &["general"], 1);
+    assert_eq!(offers(&fx), vec![(a(2), c(3))]);
+    s.accept(2, 3);
+    // Agent 1 gets nothing new until its load is below the new capacity: one close (and its
+    // wrap-up) brings it to 1 of 1, still full; the second frees a slot.
+    s.arrive(4, customer("c-4"));
+    s.close(1, 1);
+    let fx = s.advance(10_000);
+    assert!(offers(&fx).is_empty(), "at capacity 1 with one held");
+    assert_eq!(s.state(4), Some(State::Waiting));
+    s.close(1, 2);
+    let fx = s.advance(10_000);
+    assert_eq!(offers(&fx), vec![(a(1), c(4))]);
 }
 
 #[test]

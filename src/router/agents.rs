@@ -81,6 +81,12 @@ impl Agent {
         self.role == Role::Human && self.connected && self.status == AgentStatus::Available
     }
 
+    /// Its non-VIP load as the VIP reserve counts it: at most its capacity, so what an agent
+    /// kept beyond a lowered capacity takes no other agent's room.
+    pub fn non_vip_for_reserve(&self) -> u32 {
+        self.non_vip_held.min(self.capacity)
+    }
+
     /// Its entry in an index, for a queue where its level is `level`.
     pub fn index_entry(&self, level: u8) -> IndexEntry {
         IndexEntry {

@@ -23,18 +23,25 @@
 //! - **Sticky routing**: a returning customer is held briefly for their previous agent.
 //!
 //! # Invariants (checked after every command by the property tests, see [`Router::check_invariants`])
-//! - an agent never holds more conversations than its capacity;
+//! - an agent never holds more conversations than its capacity, except that an agent who
+//!   reconnected with a lower capacity keeps the conversations it had accepted until they end:
+//!   then it has no pending offer and is offered nothing;
 //! - a conversation is held by at most one agent, and that agent lists it exactly once;
 //! - every open conversation is in exactly one state, and a waiting one is in exactly one queue
 //!   (or held for its previous agent): none is lost;
 //! - work-conserving: nobody waits in a queue while an eligible agent has a free slot it may take,
-//!   unless that agent refused the conversation less than `refusal_cooldown_secs` ago.
+//!   unless that agent refused the conversation less than `refusal_cooldown_secs` ago, and no
+//!   returning customer is held for an agent who could take them;
+//! - every state that waits for time has the timer that ends it.
+//!
+//! These are restated independently of dispatch in `oracle.rs`, which the self-check calls.
 
 pub mod agents;
 pub mod ended;
 pub mod ewt;
 pub mod extract;
 pub mod human_request;
+mod oracle;
 pub mod policy;
 pub mod refusals;
 pub mod sentiment;
@@ -64,10 +71,6 @@ use table::Table;
 use timers::{Timer, Timers};
 pub use types::*;
 use waiting::{WaitKey, Waiter, WaitingQueue};
-
-/// How many waiting conversations one dispatch looks past when the ones ahead refused every free
-/// agent (each conversation remembers the agents that rejected it or let its offer time out).
-pub const SCAN_LIMIT: usize = 64;
 
 /// Bots are ranked without skill levels: every bot entry carries this one.
 const BOT_LEVEL: u8 = 10;
@@ -229,11 +232,16 @@ pub struct Router {
     dirty: Vec<QueueId>,
     /// Agents whose slots freed during this command (their held customers go first).
     freed: Vec<AgentId>,
+    /// Eligible agents whose held returning customers could not be offered to them because a VIP
+    /// waited in the queue or the VIP reserve was full; looked at again after each dispatch.
+    sticky_blocked: Vec<AgentId>,
     /// Conversations that started waiting during this command: told their position once
     /// dispatch is done, if they still wait (one offered at once never hears "you are first").
     joined: Vec<ConversationId>,
     seq: u64,
     now: Millis,
+    /// The per-offer reference check, off unless a test turns it on ([`Router::audit_offers`]).
+    audit: oracle::Audit,
 }
 
 impl Router {
@@ -269,9 +277,11 @@ impl Router {
             queue_updates_armed: false,
             dirty: Vec::new(),
             freed: Vec::new(),
+            sticky_blocked: Vec::new(),
             joined: Vec::new(),
             seq: 0,
             now: 0,
+            audit: oracle::Audit::default(),
         }
     }
 
@@ -784,6 +794,10 @@ impl Router {
         };
         if let Some(agent) = self.agents.get_mut(&previous) {
             agent.sticky.push(id);
+            // Free, yet held back by a waiting VIP or the reserve: looked at again after dispatch.
+            if agent.eligible() {
+                mark_agent(&mut self.sticky_blocked, previous);
+            }
         }
         self.timers.set(
             self.now + self.policy.sticky_wait_ms,
@@ -949,6 +963,18 @@ impl Router {
                 a.connected = true;
                 a.epoch = a.epoch.wrapping_add(1);
             });
+            self.withdraw_offers_beyond_capacity(id, out);
+            self.release_holds_not_served(id);
+            // New skills may open queues the agent did not serve: look at them now, as a login
+            // would, rather than at the next change.
+            if let Some(agent) = self.agents.get(&id).filter(|a| a.eligible()) {
+                for (q, _) in &agent.queues {
+                    mark(&mut self.dirty, *q);
+                }
+                if !agent.sticky.is_empty() {
+                    mark_agent(&mut self.freed, id);
+                }
+            }
             let mut held = self
                 .agents
                 .get(&id)
@@ -989,6 +1015,48 @@ impl Router {
             status: AgentStatus::Available,
             reason: StatusReason::Requested,
         });
+    }
+
+    /// A reconnect may lower an agent's capacity below what it holds. Nobody is taken from an
+    /// agent mid-conversation: what it accepted stays with it (and it is offered nothing until
+    /// it is below the new capacity), but its pending offers beyond the new capacity, newest
+    /// first, go back to their queues for someone else.
+    fn withdraw_offers_beyond_capacity(&mut self, id: AgentId, out: &mut Vec<Effect>) {
+        loop {
+            let Some(agent) = self.agents.get(&id) else {
+                return;
+            };
+            let newest = agent.offered.last().copied();
+            let Some(conversation) = newest.filter(|_| agent.load() > agent.capacity) else {
+                return;
+            };
+            self.withdraw(id, conversation, WithdrawReason::AgentGone, out);
+        }
+    }
+
+    /// Returning customers held for an agent whose new skills (or role) no longer serve their
+    /// queue stop waiting for it and take their place in the queue.
+    fn release_holds_not_served(&mut self, id: AgentId) {
+        let Some(agent) = self.agents.get_mut(&id) else {
+            return;
+        };
+        let conversations = &self.conversations;
+        let mut released = Vec::new();
+        agent.sticky.retain(|c| {
+            let served = conversations
+                .get(c)
+                .is_some_and(|c| agent.queues.iter().any(|(q, _)| *q == c.queue));
+            if !served {
+                released.push(*c);
+            }
+            served
+        });
+        for conversation in released {
+            if let Some(c) = self.conversations.get_mut(&conversation) {
+                c.sticky_for = None;
+            }
+            self.enqueue(conversation);
+        }
     }
 
     fn disconnect(&mut self, id: AgentId, out: &mut Vec<Effect>) {
@@ -1442,6 +1510,7 @@ impl Router {
     }
 
     fn offer(&mut self, id: ConversationId, agent_id: AgentId, out: &mut Vec<Effect>) {
+        self.audit_offer(id, agent_id);
         let now = self.now;
         let Some(c) = self.conversations.get_mut(&id) else {
             return;
@@ -1780,12 +1849,12 @@ impl Router {
         }
         if agent.counts_for_reserve() {
             self.reserve.capacity -= u64::from(agent.capacity);
-            self.reserve.non_vip -= u64::from(agent.non_vip_held);
+            self.reserve.non_vip -= u64::from(agent.non_vip_for_reserve());
         }
         let result = change(agent);
         if agent.counts_for_reserve() {
             self.reserve.capacity += u64::from(agent.capacity);
-            self.reserve.non_vip += u64::from(agent.non_vip_held);
+            self.reserve.non_vip += u64::from(agent.non_vip_for_reserve());
         }
         if agent.eligible() {
             if agent.role == Role::Bot {
@@ -1815,16 +1884,45 @@ impl Router {
     /// Offers waiting conversations to free agents until no pair is left: returning customers to
     /// their previous agent first, then queues in order of their most urgent conversation.
     fn dispatch(&mut self, out: &mut Vec<Effect>) {
-        while !self.freed.is_empty() || !self.dirty.is_empty() {
-            for agent in std::mem::take(&mut self.freed) {
-                self.serve_sticky(agent, out);
+        loop {
+            while !self.freed.is_empty() || !self.dirty.is_empty() {
+                for agent in std::mem::take(&mut self.freed) {
+                    self.serve_sticky(agent, out);
+                }
+                let mut queues = std::mem::take(&mut self.dirty);
+                queues.sort_by_key(|q| self.waiting[usize::from(q.0)].first().map(|(k, _)| *k));
+                for queue in queues {
+                    self.dispatch_queue(queue, out);
+                }
             }
-            let mut queues = std::mem::take(&mut self.dirty);
-            queues.sort_by_key(|q| self.waiting[usize::from(q.0)].first().map(|(k, _)| *k));
-            for queue in queues {
-                self.dispatch_queue(queue, out);
+            // Dispatch may have served the VIP that held a returning customer back.
+            self.freed = self.sticky_unblocked();
+            if self.freed.is_empty() {
+                return;
             }
         }
+    }
+
+    /// Takes from `sticky_blocked` the agents that may now be offered a held returning customer,
+    /// and forgets those that no longer hold one or cannot take one.
+    fn sticky_unblocked(&mut self) -> Vec<AgentId> {
+        let mut ready = Vec::new();
+        let mut blocked = std::mem::take(&mut self.sticky_blocked);
+        blocked.retain(|id| {
+            let Some(agent) = self.agents.get(id).filter(|a| a.eligible()) else {
+                return false;
+            };
+            let may_take = agent
+                .sticky
+                .iter()
+                .any(|c| self.sticky_offerable(agent, *c));
+            if may_take {
+                ready.push(*id);
+            }
+            !may_take && !agent.sticky.is_empty()
+        });
+        self.sticky_blocked = blocked;
+        ready
     }
 
     fn serve_sticky(&mut self, agent_id: AgentId, out: &mut Vec<Effect>) {
@@ -1835,17 +1933,30 @@ impl Router {
             if !agent.eligible() {
                 return;
             }
-            let next = agent.sticky.iter().copied().find(|c| {
-                self.conversations
-                    .get(c)
-                    .is_some_and(|c| self.may_take(c.ranking.lane, c.queue))
-            });
-            let Some(conversation) = next else { return };
+            let next = agent
+                .sticky
+                .iter()
+                .copied()
+                .find(|c| self.sticky_offerable(agent, *c));
+            let Some(conversation) = next else {
+                if !agent.sticky.is_empty() {
+                    mark_agent(&mut self.sticky_blocked, agent_id);
+                }
+                return;
+            };
             if let Some(a) = self.agents.get_mut(&agent_id) {
                 a.sticky.retain(|c| *c != conversation);
             }
             self.offer(conversation, agent_id, out);
         }
+    }
+
+    /// Whether a returning customer held for `agent` may be offered to it now: it still serves
+    /// their queue (a reconnect may have changed its skills) and their lane may skip the queue.
+    fn sticky_offerable(&self, agent: &Agent, id: ConversationId) -> bool {
+        self.conversations.get(&id).is_some_and(|c| {
+            agent.level_for(c.queue).is_some() && self.may_take(c.ranking.lane, c.queue)
+        })
     }
 
     /// Whether a conversation of this lane may skip its queue for its previous agent: a VIP may;
@@ -1864,8 +1975,14 @@ impl Router {
             if index.is_empty() {
                 return;
             }
+            // No look-ahead limit: a conversation is passed over only while every free agent of
+            // the queue refused it within the cooldown, and it remembers at most `MAX_REFUSALS`
+            // refusers, so `choose` costs at most that many checks per free agent and the walk
+            // is as long as the run of such conversations at the head — bounded by the refusals
+            // made within one cooldown. A limit here left a customer waiting beside a free agent
+            // once an agent had refused 64 in a row (the flood property).
             let mut pick = None;
-            for (key, id) in self.waiting[q].iter().take(SCAN_LIMIT) {
+            for (key, id) in self.waiting[q].iter() {
                 if key.lane == Lane::Standard && !non_vip_ok {
                     self.reserve_blocked = true;
                     break;
@@ -1912,15 +2029,17 @@ impl Router {
 
     // ----- self-check ----------------------------------------------------------------------------
 
-    /// Checks every structural invariant; the property tests call this after every command.
-    /// Linear in the router's size: a test and debugging aid, never called on the hot path.
+    /// Checks every structural invariant, then the policies and timers as the reference oracle
+    /// restates them ([`Router::check_policy`], [`Router::check_timers`]) and anything the offer
+    /// audit found; the property tests call this after every command. Costs up to
+    /// O(waiting × free agents × refusals): a test and debugging aid, never on the hot path.
     pub fn check_invariants(&self) -> Result<(), String> {
-        let share = self.policy.vip_reserved_share;
         let mut reserve = Reserve::default();
         for (id, a) in &self.agents {
-            if a.load() > a.capacity {
+            // Above capacity only by conversations accepted before a reconnect lowered it.
+            if a.load() > a.capacity && !a.offered.is_empty() {
                 return Err(format!(
-                    "{id:?} holds {} > capacity {}",
+                    "{id:?} holds {} > capacity {} with offers pending",
                     a.load(),
                     a.capacity
                 ));
@@ -1971,7 +2090,7 @@ impl Router {
             }
             if a.counts_for_reserve() {
                 reserve.capacity += u64::from(a.capacity);
-                reserve.non_vip += u64::from(a.non_vip_held);
+                reserve.non_vip += u64::from(a.non_vip_for_reserve());
             }
         }
         if reserve != self.reserve {
@@ -2038,23 +2157,12 @@ impl Router {
                 "queues hold {in_queues}, conversations say {queued}"
             ));
         }
-        // Work-conserving: nobody waits while an agent has a free slot it may take, unless that
-        // agent refused it within the cooldown.
-        let non_vip_ok = self.reserve.non_vip_allowed(share);
-        for (q, waiting) in self.waiting.iter().enumerate() {
-            if waiting.len() > SCAN_LIMIT {
-                continue;
-            }
-            for (key, id) in waiting.iter() {
-                if key.lane == Lane::Standard && !non_vip_ok {
-                    continue;
-                }
-                if let Some(agent) = self.index[q].best(|a| !self.refusal_holds_back(id, a)) {
-                    return Err(format!("{id:?} waits while {agent:?} has a free slot"));
-                }
-            }
+        if let Some(failure) = &self.audit.failure {
+            return Err(format!("offer audit: {failure}"));
         }
-        Ok(())
+        // The policies, restated independently of dispatch, with no look-ahead limit.
+        self.check_policy()?;
+        self.check_timers()
     }
 }
 

@@ -108,6 +108,14 @@ impl Timers {
             .min()
     }
 
+    /// Every pending deadline, live or stale, in no particular order: for the self-check that
+    /// each waiting state has the timer that ends it (`Router::check_timers`).
+    pub fn pending(&self) -> impl Iterator<Item = (Millis, Timer)> + '_ {
+        let fifos = self.fifos.iter().flatten();
+        let heap = self.heap.iter().map(|Reverse(entry)| entry);
+        fifos.chain(heap).map(|(at, _, timer)| (*at, *timer))
+    }
+
     /// Gives back memory a surge left behind (see [`oversized`]).
     pub fn shrink(&mut self) {
         for fifo in &mut self.fifos {

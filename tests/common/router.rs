@@ -59,12 +59,12 @@ pub struct Script {
 }
 
 impl Script {
-    /// A script over a tenant configuration, starting at t = 1 s.
+    /// A script over a tenant configuration, starting at t = 1 s, with every offer audited
+    /// against the reference rules (`Router::audit_offers`).
     pub fn new(config: &TenantConfig) -> Self {
-        Script {
-            router: Router::new(config),
-            now: 1_000,
-        }
+        let mut router = Router::new(config);
+        router.audit_offers();
+        Script { router, now: 1_000 }
     }
 
     /// A script over the embedded default tenant.
@@ -181,6 +181,21 @@ pub fn offers(effects: &[Effect]) -> Vec<(AgentId, ConversationId)> {
                 conversation,
                 ..
             } => Some((*agent, *conversation)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The (agent, conversation, reason) of every offer withdrawn in these effects, in order.
+pub fn withdrawals(effects: &[Effect]) -> Vec<(AgentId, ConversationId, WithdrawReason)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::OfferWithdrawn {
+                agent,
+                conversation,
+                reason,
+            } => Some((*agent, *conversation, *reason)),
             _ => None,
         })
         .collect()
