@@ -25,7 +25,8 @@ const AGENTS: u32 = 14;
 const HUMANS: u32 = 11;
 const CONVERSATIONS: u64 = 40;
 const CONNECTORS: u32 = 3;
-/// Conversation ids of the flood property: enough for a queue longer than `SCAN_LIMIT`.
+/// Conversation ids of the flood property: enough for a queue longer than the 64-entry
+/// look-ahead dispatch once had.
 const FLOOD_CONVERSATIONS: u64 = 160;
 
 #[derive(Debug, Clone)]
@@ -123,7 +124,8 @@ fn op(ids: u64, vip_odds: u8, churn: u32) -> impl Strategy<Value = Op> {
 }
 
 /// A flood: many arrivals into few agents who mostly reject, with little time passing, so a
-/// queue grows past `SCAN_LIMIT` and its head fills with conversations its agents refused.
+/// queue grows past 64 (the look-ahead dispatch once had) and its head fills with conversations
+/// its agents refused.
 fn flood() -> impl Strategy<Value = Vec<Op>> {
     // Distinct ids, nearly all for the general queue (no intent, or urgent), a few VIPs.
     let arrivals = prop::collection::vec((arrive(FLOOD_CONVERSATIONS, 10), any::<bool>()), 90..150)
@@ -879,10 +881,23 @@ fn settles(ops: &[Op]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// `cases` unless `PROPTEST_CASES` says otherwise: a mutation run asks for fewer (docs/testing.md),
+/// a long soak for more.
+fn cases(default: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default);
+    ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    }
+}
+
 // Case counts keep the file under a couple of minutes in a debug build: the reference oracle
 // walks every waiting conversation against every free agent after every command.
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(cases(300))]
 
     #[test]
     fn invariants_hold_with_a_vip_reserve(
@@ -925,10 +940,10 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(cases(96))]
 
-    /// Queues longer than `SCAN_LIMIT`, heads full of conversations their few agents refused:
-    /// the look-ahead limit must not leave anyone waiting whom a free agent may take.
+    /// Queues longer than 64 (the old look-ahead), heads full of conversations their few agents
+    /// refused: nobody may be left waiting whom a free agent may take.
     #[test]
     fn a_queue_longer_than_the_look_ahead_is_still_served(ops in flood()) {
         run_checked(&tenant(0.1), &ops, FLOOD_CONVERSATIONS)?;
