@@ -6,7 +6,8 @@
 #   ops/check.sh http://127.0.0.1:9090/metrics     the same, plus a running gateway's /metrics
 #
 # Needs promtool (Debian/Ubuntu: `apt-get install -y prometheus`; elsewhere the tarball from
-# https://prometheus.io/download/), python3, and curl for the live check. Installs nothing.
+# https://prometheus.io/download/), python3 with PyYAML, and curl for the live check. Installs
+# nothing: a missing tool is an error (exit 2), never a skipped check.
 # Exit status: 0 all checks passed, 1 a check failed, 2 a tool is missing or bad usage.
 set -uo pipefail
 
@@ -33,6 +34,10 @@ need() {
 }
 need promtool "Install it first: 'apt-get install -y prometheus' on Debian/Ubuntu provides promtool, or take it from the release tarball at https://prometheus.io/download/."
 need python3 "python3 is needed for the dashboard and metric-name checks."
+if ! python3 -c 'import yaml' >/dev/null 2>&1; then
+    echo "error: the PyYAML module is not importable by $(command -v python3). Install it for that python: 'python3 -m pip install pyyaml' (Debian's system python: apt-get install -y python3-yaml)." >&2
+    exit 2
+fi
 if [ -n "$url" ]; then
     need curl "curl is needed to fetch $url."
 fi
@@ -66,14 +71,37 @@ run promtool check config "$PROM_CONFIG"
 step "promtool test rules $ALERT_TESTS"
 run promtool test rules "$ALERT_TESTS"
 
+step "every alert has rule tests: one where it fires, one where it does not"
+run --as "alert rule test coverage" python3 - "$ALERTS" "$ALERT_TESTS" <<'PY'
+import sys
+import yaml
+rules_path, tests_path = sys.argv[1], sys.argv[2]
+alerts = [r["alert"] for g in yaml.safe_load(open(rules_path, encoding="utf-8"))["groups"]
+          for r in g["rules"] if "alert" in r]
+fires, quiet = set(), set()
+errors = []
+for test in yaml.safe_load(open(tests_path, encoding="utf-8")).get("tests", []):
+    for case in test.get("alert_rule_test", []):
+        name = case["alertname"]
+        if name not in alerts:
+            # promtool passes a test of an alert that does not exist when it expects nothing.
+            errors.append("test %r names alert %s, which is not in %s" % (test.get("name"), name, rules_path))
+        (fires if case.get("exp_alerts") else quiet).add(name)
+for name in alerts:
+    if name not in fires:
+        errors.append("%s: no rule test where it fires" % name)
+    if name not in quiet:
+        errors.append("%s: no rule test where it does not fire (exp_alerts: [])" % name)
+for e in errors:
+    print(e)
+print("%d alerts, %d with a firing test, %d with a quiet test" % (len(alerts), len(fires & set(alerts)), len(quiet & set(alerts))))
+sys.exit(1 if errors or not alerts else 0)
+PY
+
 step "alert rule conventions (for, severity, annotations, README runbook entry)"
 run --as "alert rule conventions" python3 - "$ALERTS" ops/README.md <<'PY'
 import re, sys
-try:
-    import yaml
-except ImportError:
-    print("skipped: PyYAML not installed (Debian: apt-get install -y python3-yaml)")
-    sys.exit(0)
+import yaml
 rules_path, readme_path = sys.argv[1], sys.argv[2]
 readme = open(readme_path, encoding="utf-8").read()
 headings = set(re.findall(r"^#{2,6} (Switchboard\w+)\s*$", readme, re.M))

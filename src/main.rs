@@ -47,7 +47,8 @@ enum Command {
     /// Play a load-test scenario against the router in virtual time.
     ///
     /// Reports SLA attainment, waits, abandonment, a per-minute timeline and Erlang staffing for
-    /// the simulated peak.
+    /// the simulated peak. Exits 1 when a self-check (the simulator against the router's own
+    /// measurements) fails, 2 for a bad scenario.
     ///
     /// Example: switchboard simulate --scenario config/loadtest/peak-sale.toml
     Simulate(SimulateArgs),
@@ -372,7 +373,7 @@ fn capacity(args: CapacityArgs) -> ExitCode {
 }
 
 fn simulate(args: SimulateArgs) -> ExitCode {
-    let run = || -> Result<String, String> {
+    let run = || -> Result<(String, bool), String> {
         let (mut scenario, tenant) =
             switchboard::simulate::load(&args.scenario).map_err(|e| e.to_string())?;
         if let Some(seed) = args.seed {
@@ -387,12 +388,17 @@ fn simulate(args: SimulateArgs) -> ExitCode {
             std::fs::write(json, text + "\n")
                 .map_err(|e| format!("cannot write {}: {e}", json.display()))?;
         }
-        Ok(summary.report())
+        Ok((summary.report(), summary.checks_passed()))
     };
     match run() {
-        Ok(report) => {
+        Ok((report, true)) => {
             print!("{report}");
             ExitCode::SUCCESS
+        }
+        Ok((report, false)) => {
+            print!("{report}");
+            eprintln!("switchboard simulate: a self-check failed (see the Checks line)");
+            ExitCode::from(1)
         }
         Err(message) => {
             eprintln!("switchboard simulate: {message}");

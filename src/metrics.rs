@@ -353,16 +353,136 @@ fn unreachable_metric(name: &str, error: &prometheus::Error) -> ! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+
+    /// The metric families the text names: `# TYPE` lines, counters as written.
+    fn families(text: &str) -> BTreeSet<String> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split_whitespace().next())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The value of one sample, by its name and labels as the text encoder writes them
+    /// (labels sorted by name).
+    fn sample(text: &str, series: &str) -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
 
     #[test]
-    fn every_family_renders_with_the_prefix() {
-        let metrics = Metrics::new();
-        metrics.connections.with_label_values(&["agent"]).set(2);
-        let text = metrics.render();
-        assert!(text.contains("switchboard_build_info{version="));
-        assert!(text.contains("switchboard_connections{role=\"agent\"} 2"));
+    fn a_fresh_registry_exports_every_bounded_connection_label_set_at_zero() {
+        let text = Metrics::new().render();
+        let mut expected = Vec::new();
+        for role in ["connector", "agent", "bot"] {
+            expected.push(format!("switchboard_connections{{role=\"{role}\"}}"));
+            for family in [
+                "connections_opened_total",
+                "messages_received_total",
+                "messages_sent_total",
+                "outbox_drops_total",
+                "slow_consumer_closes_total",
+            ] {
+                expected.push(format!("switchboard_{family}{{role=\"{role}\"}}"));
+            }
+            for code in ["1000", "1001", "1008", "1009", "1011", "1013", "abnormal"] {
+                expected.push(format!(
+                    "switchboard_connections_closed_total{{code=\"{code}\",role=\"{role}\"}}"
+                ));
+            }
+        }
+        for code in crate::protocol::ErrorCode::ALL {
+            expected.push(format!(
+                "switchboard_protocol_errors_total{{code=\"{}\"}}",
+                code.as_str()
+            ));
+        }
+        for (listener, cap) in [
+            ("public", "total_cap"),
+            ("public", "handshake_cap"),
+            ("admin", "total_cap"),
+        ] {
+            expected.push(format!(
+                "switchboard_connections_refused_total{{listener=\"{listener}\",reason=\"{cap}\"}}"
+            ));
+        }
+        for endpoint in Endpoint::ALL {
+            for reason in endpoint.reasons() {
+                expected.push(format!(
+                    "switchboard_auth_failures_total{{endpoint=\"{}\",reason=\"{reason}\"}}",
+                    endpoint.as_str()
+                ));
+            }
+        }
+        for series in &expected {
+            assert_eq!(
+                sample(&text, series),
+                Some(0.0),
+                "{series} missing or not 0"
+            );
+        }
+        assert_eq!(sample(&text, "switchboard_uptime_seconds"), Some(0.0));
+        assert!(
+            text.contains(&format!(
+                "switchboard_build_info{{version=\"{}\"}} 1",
+                env!("CARGO_PKG_VERSION")
+            )),
+            "{text}"
+        );
+        // Nothing outside the prefix: a stray default-registry family would be exported too.
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             assert!(line.starts_with("switchboard_"), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_started_engine_exports_exactly_the_names_of_ops_metrics_txt_with_its_sla_targets() {
+        let mut config = crate::config::Config::embedded();
+        config.tenants[0].sla.vip_secs = 45;
+        let tenant = config.tenants[0].id.clone();
+        let metrics = Arc::new(Metrics::new());
+        let engine = crate::engine::Engine::start(&config, Arc::clone(&metrics));
+        // Once the shards have stopped, each has built its tenants' metric children.
+        engine.shutdown(std::time::Duration::from_secs(5));
+        engine.join();
+        let text = metrics.render();
+
+        let listed: BTreeSet<String> = include_str!("../ops/metrics.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_string)
+            .collect();
+        let exported = families(&text);
+        let missing: Vec<_> = listed.difference(&exported).collect();
+        let unlisted: Vec<_> = exported.difference(&listed).collect();
+        assert!(
+            missing.is_empty() && unlisted.is_empty(),
+            "ops/metrics.txt lists but the gateway does not export {missing:?}; \
+             exported but not listed {unlisted:?}"
+        );
+
+        // The targets come from the tenant's configuration, in seconds.
+        for (class, secs) in [
+            ("vip", 45.0),
+            ("complaint", 60.0),
+            ("urgent", 300.0),
+            ("standard", 180.0),
+        ] {
+            let series =
+                format!("switchboard_sla_target_seconds{{class=\"{class}\",tenant=\"{tenant}\"}}");
+            assert_eq!(sample(&text, &series), Some(secs), "{series}");
+        }
+        // Every queue and lane of the tenant is exported before anyone waits.
+        for queue in config.tenants[0].queues.iter().map(|q| q.name.as_str()) {
+            for lane in ["standard", "vip"] {
+                let series = format!(
+                    "switchboard_waiting_conversations{{lane=\"{lane}\",queue=\"{queue}\",tenant=\"{tenant}\"}}"
+                );
+                assert_eq!(sample(&text, &series), Some(0.0), "{series}");
+            }
         }
     }
 }

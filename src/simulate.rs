@@ -1452,6 +1452,12 @@ impl Summary {
         out
     }
 
+    /// Whether every self-check held (the report's `Checks ok` line); `switchboard simulate`
+    /// exits 1 when not.
+    pub fn checks_passed(&self) -> bool {
+        self.checks.clean(self.total.unfinished)
+    }
+
     /// The summary as pretty-printed JSON.
     pub fn to_json(&self) -> Result<String, serde_json::Error> {
         serde_json::to_string_pretty(self)
@@ -1656,11 +1662,7 @@ impl Summary {
 
     fn write_checks(&self, out: &mut String) {
         let k = &self.checks;
-        let verdict = if k.clean(self.total.unfinished) {
-            "ok"
-        } else {
-            "FAILED"
-        };
+        let verdict = if self.checks_passed() { "ok" } else { "FAILED" };
         let refused: Vec<String> = k.refused.iter().map(|(c, n)| format!("{c} {n}")).collect();
         let _ = writeln!(
             out,

@@ -173,11 +173,6 @@ fn normalise_folds_width_case_and_drops_punctuation() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
-
     #[test]
     fn normalise_is_idempotent(text in any::<String>()) {
         let (mut once, mut twice) = (String::new(), String::new());

@@ -1782,7 +1782,7 @@ proptest! {
 
     #[test]
     fn decode_never_panics_on_damaged_messages(
-        index in 0usize..18,
+        index in 0..client_messages().len(),
         cut in any::<prop::sample::Index>(),
         byte in any::<u8>(),
     ) {

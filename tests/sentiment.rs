@@ -281,24 +281,72 @@ fn mixed_language_and_word_boundaries() {
     // Terms never fire inside longer words.
     assert_eq!(score("badge"), 0.0);
     assert_eq!(score("order 3152"), 0.0);
-    assert_eq!(score("快递到了吗"), score("快递到了吗"));
+    // A question with no sentiment word reads neutral, whatever words surround it.
+    assert_eq!(polarity("快递到了吗"), Polarity::Neutral);
     assert_eq!(polarity("请问快递是哪家"), Polarity::Neutral);
     assert_eq!(polarity("不好意思，请问怎么改地址"), Polarity::Neutral);
 }
 
 #[test]
-fn scorer_is_usable_as_a_shared_trait_object() {
+fn the_default_scorer_behind_a_trait_object_has_the_full_lexicon() {
+    // A derived `Default` would give an empty lexicon that scores everything 0: the scorer the
+    // gateway shares between shards must read anger and praise like `new()` documents.
     let scorer: std::sync::Arc<dyn SentimentScorer> = std::sync::Arc::new(LexiconScorer::default());
-    let clone = LexiconScorer::new().clone();
-    assert_eq!(scorer.score("垃圾"), clone.score("垃圾"));
+    assert_eq!(Polarity::of(scorer.score("垃圾")), Polarity::Negative);
+    assert_eq!(Polarity::of(scorer.score("thanks")), Polarity::Positive);
+    assert_eq!(scorer.score("请问这件有L码吗"), 0.0);
+}
+
+#[test]
+fn negating_an_evaluative_word_moves_it_to_the_other_side() {
+    // Evaluative words flip and weaken: "not X" lies on the other side of zero from "X", and
+    // nearer to zero.
+    for (word, negated) in [
+        ("good", "not good"),
+        ("happy", "not happy"),
+        // `不满意` is a lexicon term of its own (the longest match wins), not a negation.
+        ("满意", "不太满意"),
+        ("好用", "不好用"),
+        ("bad", "not bad"),
+    ] {
+        let (plain, flipped) = (score(word), score(negated));
+        assert!(plain != 0.0, "{word} is in the lexicon");
+        assert!(
+            plain * flipped < 0.0,
+            "{word} {plain:+.2} vs {negated} {flipped:+.2}"
+        );
+        assert!(
+            flipped.abs() <= plain.abs(),
+            "{negated} {flipped:+.2} is weaker than {word} {plain:+.2}"
+        );
+    }
+}
+
+/// Full-width forms of printable ASCII, as a phone keyboard in Chinese mode types them.
+fn full_width(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            ' ' => '\u{3000}',
+            '!'..='~' => char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap_or(c),
+            other => other,
+        })
+        .collect()
+}
+
+/// Lower-case English words, sentiment-bearing and not, and the punctuation the scorer reads.
+fn english_phrase() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop::sample::select(vec![
+            "not", "very", "a bit", "good", "bad", "slow", "thanks", "great", "scam", "refund",
+            "where", "is", "my", "order", "but", "never", "again", "happy", "useless", ",", ".",
+            "!", "?", "don't", "it", "works",
+        ]),
+        0..12,
+    )
+    .prop_map(|words| words.join(" "))
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
-
     #[test]
     fn score_never_panics_and_stays_in_range(text in any::<String>()) {
         let s = LexiconScorer::new().score(&text);
@@ -319,5 +367,29 @@ proptest! {
         let text: String = parts.concat();
         let s = LexiconScorer::new().score(&text);
         prop_assert!((-1.0..=1.0).contains(&s), "{s}");
+    }
+
+    #[test]
+    fn full_width_text_scores_as_its_half_width_form(text in english_phrase()) {
+        // What the customer typed on a Chinese keyboard means the same.
+        prop_assert_eq!(score(&full_width(&text)), score(&text), "{:?}", text);
+    }
+
+    #[test]
+    fn a_complaint_clause_never_makes_a_message_happier(text in english_phrase()) {
+        // Adding "I want to complain" (a clause of its own) can only move the score down.
+        let plain = score(&text);
+        let complained = score(&format!("{text}. 我要投诉"));
+        prop_assert!(complained < plain || (plain <= -0.99 && complained <= plain + 1e-6),
+            "{:?}: {} then {}", text, plain, complained);
+    }
+
+    #[test]
+    fn an_exclamation_mark_never_weakens_a_clear_message(text in english_phrase()) {
+        // "!" amplifies: a message that reads negative or positive keeps its side, at least as strong.
+        let plain = score(&text);
+        prop_assume!(Polarity::of(plain) != Polarity::Neutral && !text.ends_with('?'));
+        let loud = score(&format!("{text}!"));
+        prop_assert!(loud * plain > 0.0 && loud.abs() >= plain.abs(), "{:?}: {} then {}", text, plain, loud);
     }
 }

@@ -36,6 +36,8 @@ use hdrhistogram::Histogram;
 use switchboard::config::Config;
 use tokio::sync::{mpsc, oneshot, watch, Notify, Semaphore};
 use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::client::{self, Stamp, Ws};
@@ -43,6 +45,19 @@ use crate::clock::{now_ns, secs_ns, sleep_until_ns};
 use crate::procfs::{self, CpuMeter};
 use crate::report::{histogram, Idle, Latency, Rate, Throughput};
 use crate::target::{agent_token, connector_key, Kind, Target};
+
+/// What [`Rig::drain_under_load`] saw.
+#[derive(Debug, Clone)]
+pub struct Drained {
+    /// Sockets the target closed with 1001: all of them.
+    pub sockets: usize,
+    /// Messages delivered to agents before the close.
+    pub delivered: u64,
+    /// Messages written but never delivered: in flight when the target stopped reading.
+    pub undelivered: u64,
+    /// Error frames received.
+    pub errors: u64,
+}
 
 /// What to run and how hard.
 #[derive(Debug, Clone)]
@@ -133,6 +148,9 @@ struct ConnShared {
     errors: AtomicU64,
     first_error: Mutex<Option<String>>,
     closed: Mutex<Option<String>>,
+    /// The target closed the socket with 1001 (going away): a drain, not a failure, in
+    /// [`Rig::drain_under_load`].
+    going_away: AtomicBool,
 }
 
 impl ConnShared {
@@ -149,6 +167,7 @@ impl ConnShared {
             errors: AtomicU64::new(0),
             first_error: Mutex::new(None),
             closed: Mutex::new(None),
+            going_away: AtomicBool::new(false),
         }
     }
 
@@ -240,6 +259,8 @@ struct AgentShared {
     errors: AtomicU64,
     first_error: Mutex<Option<String>>,
     closed: Mutex<Option<String>>,
+    /// As [`ConnShared::going_away`].
+    going_away: AtomicBool,
 }
 
 /// What a connector writer is asked to do.
@@ -328,6 +349,7 @@ impl Rig {
                 errors: AtomicU64::new(0),
                 first_error: Mutex::new(None),
                 closed: Mutex::new(None),
+                going_away: AtomicBool::new(false),
             });
             rig.agents.push(Arc::clone(&me));
             rig.tasks
@@ -576,6 +598,72 @@ impl Rig {
         })
     }
 
+    /// Saturates the target until it drains: someone sends it SIGTERM during the run. Passes
+    /// when messages were flowing and every socket was then closed by the target with 1001
+    /// (going away); fails on any other close, a socket still open [`DRAIN`] after the jobs
+    /// ended, or a target that never drained within `opts.duration`.
+    pub async fn drain_under_load(&self, opts: &Options) -> Result<Drained, String> {
+        let start = now_ns();
+        let to = start + secs_ns(opts.duration);
+        self.reset_agents((start, to), (start, to));
+        let limit = Duration::from_secs_f64(opts.duration) + STALL * 2;
+        // The jobs end with an error once the target closes their sockets: expected here.
+        let jobs = self
+            .run_jobs(
+                |_| Job::Saturate {
+                    until_ns: to,
+                    window: opts.window.max(1),
+                    batch: 1,
+                },
+                limit,
+            )
+            .await;
+        let deadline = Instant::now() + DRAIN;
+        let sockets = || {
+            let agents = self.agents.iter().map(|a| (&a.closed, &a.going_away));
+            let conns = self.conns.iter().map(|c| (&c.closed, &c.going_away));
+            agents.chain(conns).collect::<Vec<_>>()
+        };
+        while sockets().iter().any(|(closed, _)| lock(closed).is_none()) {
+            if Instant::now() > deadline {
+                let open = sockets()
+                    .iter()
+                    .filter(|(closed, _)| lock(closed).is_none())
+                    .count();
+                return Err(match jobs {
+                    Ok(_) => format!(
+                        "the target did not drain within the {} s run: {open} socket(s) open",
+                        opts.duration
+                    ),
+                    Err(e) => format!(
+                        "{open} socket(s) still open {DRAIN:?} after the load stopped ({e})"
+                    ),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if let Some(why) = sockets()
+            .iter()
+            .find(|(_, going_away)| !going_away.load(Ordering::SeqCst))
+            .and_then(|(closed, _)| lock(closed).clone())
+        {
+            return Err(format!(
+                "a socket was closed otherwise than with 1001: {why}"
+            ));
+        }
+        let (_, _, delivered) = self.collect();
+        if delivered == 0 {
+            return Err("no message was delivered before the drain: was there any load?".into());
+        }
+        let (sent, delivered_total) = self.totals();
+        Ok(Drained {
+            sockets: sockets().len(),
+            delivered,
+            undelivered: sent.saturating_sub(delivered_total),
+            errors: self.errors(),
+        })
+    }
+
     /// One fixed-rate run.
     pub async fn latency(
         &self,
@@ -671,13 +759,22 @@ impl Rig {
     }
 }
 
+/// Whether a close frame says 1001 (going away), what Switchboard sends every client when it
+/// drains on SIGTERM.
+fn is_going_away(frame: &Option<CloseFrame>) -> bool {
+    frame.as_ref().is_some_and(|f| f.code == CloseCode::Away)
+}
+
 /// Reads an agent's socket until it closes: accepts offers, measures customer messages.
 async fn agent_loop(mut ws: Ws, me: Arc<AgentShared>, conns: Arc<Vec<Arc<ConnShared>>>) {
     let mut seq = 1u64; // hello was 1
     let why = loop {
         let text = match ws.next().await {
             Some(Ok(Message::Text(text))) => text,
-            Some(Ok(Message::Close(frame))) => break format!("closed by the server: {frame:?}"),
+            Some(Ok(Message::Close(frame))) => {
+                me.going_away.store(is_going_away(&frame), Ordering::SeqCst);
+                break format!("closed by the server: {frame:?}");
+            }
             Some(Ok(_)) => continue,
             Some(Err(e)) => break format!("read failed: {e}"),
             None => break "connection ended".to_string(),
@@ -738,7 +835,10 @@ async fn connector_reader(mut stream: SplitStream<Ws>, me: Arc<ConnShared>) {
     let why = loop {
         let text = match stream.next().await {
             Some(Ok(Message::Text(text))) => text,
-            Some(Ok(Message::Close(frame))) => break format!("closed by the server: {frame:?}"),
+            Some(Ok(Message::Close(frame))) => {
+                me.going_away.store(is_going_away(&frame), Ordering::SeqCst);
+                break format!("closed by the server: {frame:?}");
+            }
             Some(Ok(_)) => continue,
             Some(Err(e)) => break format!("read failed: {e}"),
             None => break "connection ended".to_string(),

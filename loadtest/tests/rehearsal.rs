@@ -1,11 +1,23 @@
 //! `switchboard-loadtest` end to end: the smoke scenario played against a gateway started in
-//! this process, over real WebSockets. Nothing here asserts a duration beyond what the
-//! scenario's own thresholds say.
+//! this process, over real WebSockets. Only correctness is asserted here: a debug build on a
+//! shared machine makes any latency or wait figure meaningless, so the scenario's timing
+//! thresholds (p99, VIP SLA) are enforced by the rehearsal `.ci/run` plays, not by `cargo test`.
 
 use std::path::Path;
 
 use loadtest::rehearsal::options::Options;
 use loadtest::rehearsal::Rehearsal;
+
+/// Figures that count events, not time: each must be exactly 0 whatever the machine's speed.
+const CORRECTNESS: &[&str] = &[
+    "lost",
+    "duplicated",
+    "unacked",
+    "errors",
+    "unfinished",
+    "mismatch",
+    "class_mismatches",
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_smoke_scenario_plays_in_process_and_accounts_for_everything() {
@@ -24,9 +36,10 @@ async fn the_smoke_scenario_plays_in_process_and_accounts_for_everything() {
     let summary = rehearsal.play().await.expect("the run is played");
     let table = summary.table();
 
-    assert_eq!(summary.messages.lost, 0, "{table}");
-    assert_eq!(summary.messages.duplicated, 0, "{table}");
-    assert_eq!(summary.messages.unacked, 0, "{table}");
+    // Measured (not n/a: the /metrics cross-check must have scraped the spawned gateway) and 0.
+    for name in CORRECTNESS {
+        assert_eq!(summary.figure(name), Some(0.0), "{name}\n{table}");
+    }
     // Every planned conversation has an outcome, and the outcomes add up.
     let customers = summary.setup.customers as u64;
     assert!(customers > 0);
@@ -38,7 +51,16 @@ async fn the_smoke_scenario_plays_in_process_and_accounts_for_everything() {
         t.conversations,
         "{table}"
     );
-    // The scenario's thresholds (lost, duplicated, errors, unfinished, p99, VIP SLA) hold.
-    assert!(!summary.thresholds.is_empty());
-    assert!(summary.passed(), "{table}");
+    // The scenario carries both kinds of threshold; the timing ones are `.ci/run`'s to enforce.
+    let scenario: Vec<&str> = summary
+        .thresholds
+        .iter()
+        .map(|v| v.threshold.as_str())
+        .collect();
+    for name in CORRECTNESS {
+        assert!(
+            scenario.contains(&format!("{name}==0").as_str()),
+            "smoke.toml has no {name}==0: {scenario:?}"
+        );
+    }
 }

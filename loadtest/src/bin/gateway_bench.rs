@@ -56,9 +56,10 @@ enum Sub {
 #[derive(clap::Args)]
 struct RunArgs {
     /// throughput, latency, idle, saturate, or all (= the first three, the default);
-    /// repeatable or comma-separated.
+    /// repeatable or comma-separated. drain (alone, with --target): saturate for --duration
+    /// while someone sends the target SIGTERM; passes when every socket is closed with 1001.
     #[arg(long, value_name = "M", value_delimiter = ',', help_heading = "What to run",
-        value_parser = ["throughput", "latency", "idle", "saturate", "all"])]
+        value_parser = ["throughput", "latency", "idle", "saturate", "drain", "all"])]
     mode: Vec<String>,
     /// switchboard, switchboard-tls, baseline or both (= switchboard and baseline; the
     /// default): started as child processes from the binaries next to this one; repeatable or
@@ -278,6 +279,15 @@ fn settings(cli: RunArgs) -> Result<Args, String> {
         budget,
     };
     check_bounds(&parsed)?;
+    if parsed.modes.iter().any(|m| m == "drain")
+        && (parsed.modes.len() > 1 || parsed.target.is_none() || parsed.opts.background > 0)
+    {
+        return Err(
+            "--mode drain runs alone, against a --target that is sent SIGTERM during the run, \
+             without --background"
+                .into(),
+        );
+    }
     if parsed.spawn.contains(&Kind::SwitchboardTls)
         && (parsed.tls_cert.is_none() || parsed.tls_key.is_none())
     {
@@ -477,7 +487,7 @@ async fn run(args: &Args) -> Report {
     let active = args
         .modes
         .iter()
-        .any(|m| m == "throughput" || m == "latency" || m == "saturate");
+        .any(|m| m == "throughput" || m == "latency" || m == "saturate" || m == "drain");
     for &kind in &kinds {
         let name = kind.name();
         if active {
@@ -539,6 +549,18 @@ async fn run(args: &Args) -> Report {
                         }
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     }
+                }
+                if args.modes.iter().any(|m| m == "drain") {
+                    log(&format!(
+                        "{name}: saturating for up to {} s until the target drains",
+                        o.duration
+                    ));
+                    let d = rig.drain_under_load(o).await?;
+                    log(&format!(
+                        "{name}: drained: all {} sockets closed with 1001 after {} messages \
+                         delivered; {} in flight undelivered; {} error frames",
+                        d.sockets, d.delivered, d.undelivered, d.errors
+                    ));
                 }
                 if args.modes.iter().any(|m| m == "saturate") {
                     let result =
