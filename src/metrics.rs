@@ -446,7 +446,7 @@ mod tests {
         let engine = crate::engine::Engine::start(&config, Arc::clone(&metrics));
         // Once the shards have stopped, each has built its tenants' metric children.
         engine.shutdown(std::time::Duration::from_secs(5));
-        engine.join();
+        engine.join().expect("no shard panicked");
         let text = metrics.render();
 
         let listed: BTreeSet<String> = include_str!("../ops/metrics.txt")
