@@ -42,6 +42,9 @@ enum Op {
         opening: u8,
     },
     Say(u64, i8),
+    /// The connector describes the customer again: another VIP level (0: standard) and intent,
+    /// so a waiting conversation may change lane and priority.
+    Describe(u64, u8, u8),
     /// A customer message from a connector that does not own the conversation.
     WrongConnector(u64),
     Leave(u64),
@@ -101,6 +104,7 @@ fn op(ids: u64, vip_odds: u8, churn: u32) -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => arrive(ids, vip_odds),
         3 => (0..ids, -10i8..=10).prop_map(|(id, mood)| Op::Say(id, mood)),
+        1 => (0..ids, 0u8..4, 0u8..5).prop_map(|(id, level, intent)| Op::Describe(id, level, intent)),
         1 => (0..ids).prop_map(Op::WrongConnector),
         1 => (0..ids).prop_map(Op::Leave),
         1 => (0..ids).prop_map(Op::ConnectorClose),
@@ -412,6 +416,25 @@ fn to_commands(router: &Router, model: &Model, op: &Op) -> Vec<Command> {
                     id: None,
                 },
             },
+        }],
+        // The customer id may differ from the arrival's: a connector may identify them anew.
+        Op::Describe(id, level, intent) => vec![Command::UpdateProfile {
+            connector: model.connector(*id),
+            conversation: ConversationId(*id),
+            update: Box::new(ProfileUpdate {
+                customer: Some(CustomerDescription {
+                    customer_id: format!("customer-{}", id % 8),
+                    name: None,
+                    tier: if *level == 0 {
+                        Tier::Standard
+                    } else {
+                        Tier::Vip(*level)
+                    },
+                    tags: Vec::new(),
+                }),
+                intent: INTENTS[*intent as usize].map(str::to_string),
+                ..ProfileUpdate::default()
+            }),
         }],
         Op::WrongConnector(id) => vec![Command::CustomerMessage {
             connector: ConnectorId(1 + (model.connector(*id).0 % CONNECTORS)),

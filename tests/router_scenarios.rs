@@ -119,6 +119,62 @@ fn a_vip_is_served_before_standard_customers_who_waited_longer() {
 }
 
 #[test]
+fn a_waiting_customer_described_again_as_vip_moves_into_the_vip_lane() {
+    let mut config = default_tenant();
+    config.routes.clear(); // everyone in "general"
+    config.vip.reserved_share = 0.0;
+    config.timing.wrap_up_secs = 0;
+    let mut s = Script::new(&config);
+    s.agent(1, &["general"], 1);
+    s.arrive(1, customer("busy"));
+    s.accept(1, 1);
+    s.arrive(2, customer("first"));
+    s.advance(60_000);
+    s.arrive(3, customer("later"));
+    // The connector learns that the later customer is a VIP while both wait.
+    let fx = s.run(Command::UpdateProfile {
+        connector: CONNECTOR,
+        conversation: c(3),
+        update: Box::new(ProfileUpdate {
+            customer: Some(CustomerDescription {
+                customer_id: "later".to_string(),
+                name: None,
+                tier: Tier::Vip(1),
+                tags: Vec::new(),
+            }),
+            ..ProfileUpdate::default()
+        }),
+    });
+    assert!(refusals(&fx).is_empty());
+    let fx = s.close(1, 1);
+    assert_eq!(
+        offers(&fx),
+        vec![(a(1), c(3))],
+        "the customer now known as a VIP overtakes one who waited a minute longer"
+    );
+}
+
+#[test]
+fn an_agent_declaring_no_capacity_or_more_than_the_maximum_is_refused() {
+    let mut s = Script::default_tenant();
+    for capacity in [0, switchboard::config::MAX_CAPACITY + 1] {
+        let fx = s.agent(1, &["general"], capacity);
+        assert_eq!(
+            refusals(&fx),
+            vec![RefusalCode::InvalidCapacity],
+            "{capacity}"
+        );
+        assert!(s.router.agent(a(1)).is_none(), "{capacity}: not logged in");
+    }
+    let fx = s.agent(1, &["general"], switchboard::config::MAX_CAPACITY);
+    assert!(refusals(&fx).is_empty());
+    assert_eq!(
+        s.router.agent(a(1)).map(|v| v.capacity),
+        Some(switchboard::config::MAX_CAPACITY)
+    );
+}
+
+#[test]
 fn the_vip_reserve_keeps_a_slot_free_for_the_next_vip() {
     let mut config = default_tenant();
     config.routes.clear();
