@@ -1429,3 +1429,54 @@ fn shrink_map<K: std::hash::Hash + Eq, V>(map: &mut FxHashMap<K, V>) {
         map.shrink_to_fit();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{RecentIds, Side, RECENT_IDS};
+
+    fn key(n: usize) -> u64 {
+        RecentIds::key(&format!("m-{n}"))
+    }
+
+    #[test]
+    fn a_message_id_is_a_duplicate_while_it_is_among_its_sides_last_sixteen() {
+        let mut recent = RecentIds::default();
+        assert!(!recent.contains(Side::Customer, key(0)), "nothing seen yet");
+        for n in 0..RECENT_IDS {
+            recent.remember(Side::Customer, key(n));
+        }
+        assert!((0..RECENT_IDS).all(|n| recent.contains(Side::Customer, key(n))));
+        assert!(
+            !recent.contains(Side::Customer, key(RECENT_IDS)),
+            "never sent"
+        );
+        // The seventeenth pushes out the first, and only the first.
+        recent.remember(Side::Customer, key(RECENT_IDS));
+        assert!(!recent.contains(Side::Customer, key(0)));
+        assert!((1..=RECENT_IDS).all(|n| recent.contains(Side::Customer, key(n))));
+    }
+
+    #[test]
+    fn each_side_has_its_own_window() {
+        let mut recent = RecentIds::default();
+        recent.remember(Side::Customer, key(0));
+        assert!(
+            !recent.contains(Side::Agent, key(0)),
+            "the agent never sent m-0"
+        );
+        // A chatty agent cannot push the customer's ids out.
+        for n in 1..=4 * RECENT_IDS {
+            recent.remember(Side::Agent, key(n));
+        }
+        assert!(recent.contains(Side::Customer, key(0)));
+        assert!(recent.contains(Side::Agent, key(4 * RECENT_IDS)));
+        assert!(!recent.contains(Side::Agent, key(1)));
+    }
+
+    #[test]
+    fn different_ids_have_different_keys_and_the_same_id_the_same_key() {
+        assert_eq!(RecentIds::key("m-1"), RecentIds::key("m-1"));
+        assert_ne!(RecentIds::key("m-1"), RecentIds::key("m-2"));
+        assert_ne!(RecentIds::key(""), RecentIds::key("m"));
+    }
+}
