@@ -350,6 +350,34 @@ fn a_lone_agent_who_rejects_is_offered_it_again_after_the_cooldown() {
 }
 
 #[test]
+fn a_second_offer_to_the_same_agent_gets_its_own_full_timeout() {
+    let mut config = default_tenant();
+    config.routes.clear();
+    config.vip.reserved_share = 0.0;
+    config.timing.offer_timeout_secs = 60;
+    config.timing.refusal_cooldown_secs = 30;
+    let mut s = Script::new(&config);
+    s.agent(1, &["general"], 5);
+    s.arrive(1, customer("night shift"));
+    s.reject(1, 1);
+    // Offered again when the 30 s cooldown ends, while the first offer's deadline (60 s after
+    // it) is still ahead: that deadline belongs to the rejected offer, not to this one.
+    assert_eq!(offers(&s.advance(30_000)), vec![(a(1), c(1))]);
+    let fx = s.advance(31_000);
+    assert!(
+        withdrawals(&fx).is_empty(),
+        "the old offer's deadline passed"
+    );
+    assert_eq!(s.state(1), Some(State::Offered));
+    let fx = s.advance(29_000);
+    assert_eq!(
+        withdrawals(&fx),
+        vec![(a(1), c(1), WithdrawReason::Timeout)],
+        "60 s after the second offer"
+    );
+}
+
+#[test]
 fn an_agent_set_away_after_missed_offers_is_offered_them_when_back() {
     let mut s = one_queue_no_reserve();
     s.agent(1, &["general"], 5);
