@@ -119,22 +119,21 @@ fn a_vip_is_served_before_standard_customers_who_waited_longer() {
 }
 
 #[test]
-fn a_waiting_customer_described_again_as_vip_moves_into_the_vip_lane() {
+fn a_waiting_customer_described_again_as_vip_takes_the_slot_the_reserve_kept() {
     let mut config = default_tenant();
     config.routes.clear(); // everyone in "general"
-    config.vip.reserved_share = 0.0;
-    config.timing.wrap_up_secs = 0;
+    config.vip.reserved_share = 0.5;
     let mut s = Script::new(&config);
-    s.agent(1, &["general"], 1);
-    s.arrive(1, customer("busy"));
+    s.agent(1, &["general"], 2);
+    s.arrive(1, customer("first"));
     s.accept(1, 1);
-    s.arrive(2, customer("first"));
-    s.advance(60_000);
-    s.arrive(3, customer("later"));
-    // The connector learns that the later customer is a VIP while both wait.
+    // One of the agent's two slots is kept for VIPs: a standard customer waits.
+    assert!(offers(&s.arrive(2, customer("later"))).is_empty());
+    assert_eq!(s.state(2), Some(State::Waiting));
+    // The connector learns that this customer is a VIP: the kept slot is theirs at once.
     let fx = s.run(Command::UpdateProfile {
         connector: CONNECTOR,
-        conversation: c(3),
+        conversation: c(2),
         update: Box::new(ProfileUpdate {
             customer: Some(CustomerDescription {
                 customer_id: "later".to_string(),
@@ -146,12 +145,8 @@ fn a_waiting_customer_described_again_as_vip_moves_into_the_vip_lane() {
         }),
     });
     assert!(refusals(&fx).is_empty());
-    let fx = s.close(1, 1);
-    assert_eq!(
-        offers(&fx),
-        vec![(a(1), c(3))],
-        "the customer now known as a VIP overtakes one who waited a minute longer"
-    );
+    assert_eq!(offers(&fx), vec![(a(1), c(2))]);
+    assert_eq!(s.router.conversation(c(2)).map(|v| v.lane), Some(Lane::Vip));
 }
 
 #[test]
