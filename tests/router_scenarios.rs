@@ -3,6 +3,7 @@
 mod common;
 
 use common::router::*;
+use switchboard::config::TenantConfig;
 use switchboard::router::*;
 
 #[test]
@@ -96,11 +97,7 @@ fn assignment_prefers_lowest_utilisation_then_longest_idle_then_skill_level() {
 
 #[test]
 fn a_vip_is_served_before_standard_customers_who_waited_longer() {
-    let mut config = default_tenant();
-    config.routes.clear(); // everyone in "general"
-    config.vip.reserved_share = 0.0;
-    config.timing.wrap_up_secs = 0;
-    let mut s = Script::new(&config);
+    let mut s = one_queue_no_reserve_no_wrap_up();
     s.agent(1, &["general"], 1);
     s.arrive(1, customer("busy"));
     s.accept(1, 1);
@@ -195,9 +192,7 @@ fn the_vip_reserve_keeps_a_slot_free_for_the_next_vip() {
 
 #[test]
 fn aging_lets_a_long_wait_beat_a_slightly_higher_priority_newcomer() {
-    let mut config = default_tenant();
-    config.routes.clear();
-    config.vip.reserved_share = 0.0;
+    let mut config = one_queue_no_reserve_config();
     config.timing.wrap_up_secs = 0;
     config.priority.aging_points_per_minute = 10;
     config.priority.high_value_points = 20;
@@ -226,10 +221,7 @@ fn aging_lets_a_long_wait_beat_a_slightly_higher_priority_newcomer() {
 
 #[test]
 fn an_unanswered_offer_moves_on_and_three_misses_set_the_agent_away() {
-    let mut config = default_tenant();
-    config.routes.clear();
-    config.vip.reserved_share = 0.0;
-    let mut s = Script::new(&config);
+    let mut s = one_queue_no_reserve();
     s.agent(1, &["general"], 5);
     s.arrive(1, customer("a"));
     s.advance(1_000);
@@ -268,10 +260,22 @@ fn an_unanswered_offer_moves_on_and_three_misses_set_the_agent_away() {
     assert_eq!(s.router.agent(a(1)).unwrap().status, AgentStatus::Away);
 }
 
-fn one_queue_no_reserve() -> Script {
+/// Everyone in "general", no VIP reserve.
+fn one_queue_no_reserve_config() -> TenantConfig {
     let mut config = default_tenant();
     config.routes.clear();
     config.vip.reserved_share = 0.0;
+    config
+}
+
+fn one_queue_no_reserve() -> Script {
+    Script::new(&one_queue_no_reserve_config())
+}
+
+/// As [`one_queue_no_reserve`], and a close frees the slot at once (no wrap-up).
+fn one_queue_no_reserve_no_wrap_up() -> Script {
+    let mut config = one_queue_no_reserve_config();
+    config.timing.wrap_up_secs = 0;
     Script::new(&config)
 }
 
@@ -346,9 +350,7 @@ fn a_lone_agent_who_rejects_is_offered_it_again_after_the_cooldown() {
 
 #[test]
 fn a_second_offer_to_the_same_agent_gets_its_own_full_timeout() {
-    let mut config = default_tenant();
-    config.routes.clear();
-    config.vip.reserved_share = 0.0;
+    let mut config = one_queue_no_reserve_config();
     config.timing.offer_timeout_secs = 60;
     config.timing.refusal_cooldown_secs = 30;
     let mut s = Script::new(&config);
@@ -449,11 +451,7 @@ fn an_agent_who_reconnects_within_grace_keeps_everything() {
 
 #[test]
 fn past_grace_conversations_go_back_to_the_head_with_their_wait_kept() {
-    let mut config = default_tenant();
-    config.routes.clear();
-    config.vip.reserved_share = 0.0;
-    config.timing.wrap_up_secs = 0;
-    let mut s = Script::new(&config);
+    let mut s = one_queue_no_reserve_no_wrap_up();
     s.agent(1, &["general"], 1);
     s.agent(2, &["general"], 1);
     s.arrive(1, customer("a"));
@@ -586,6 +584,24 @@ fn a_customer_who_leaves_while_waiting_is_abandoned() {
 }
 
 #[test]
+fn with_idle_closing_off_a_silent_conversation_stays_open() {
+    let mut config = default_tenant();
+    config.timing.idle_close_secs = 0;
+    let mut s = Script::new(&config);
+    s.agent(1, &["general"], 1);
+    s.arrive(1, customer("a"));
+    s.accept(1, 1);
+    for _ in 0..6 {
+        let fx = s.advance(600_000);
+        assert!(
+            fx.is_empty(),
+            "nothing ends a conversation nobody closed: {fx:?}"
+        );
+    }
+    assert_eq!(s.state(1), Some(State::Assigned));
+}
+
+#[test]
 fn an_idle_conversation_is_closed() {
     let mut s = Script::default_tenant(); // idle close 900 s
     s.agent(1, &["general"], 1);
@@ -607,11 +623,7 @@ fn an_idle_conversation_is_closed() {
 
 #[test]
 fn a_returning_customer_is_offered_to_their_previous_agent() {
-    let mut config = default_tenant();
-    config.routes.clear();
-    config.vip.reserved_share = 0.0;
-    config.timing.wrap_up_secs = 0;
-    let mut s = Script::new(&config);
+    let mut s = one_queue_no_reserve_no_wrap_up();
     s.agent(1, &["general"], 1);
     s.agent(2, &["general"], 1);
     s.arrive(1, customer("alice"));
@@ -633,11 +645,7 @@ fn a_returning_customer_is_offered_to_their_previous_agent() {
 
 #[test]
 fn a_held_returning_customer_goes_to_anyone_after_the_sticky_wait() {
-    let mut config = default_tenant();
-    config.routes.clear();
-    config.vip.reserved_share = 0.0;
-    config.timing.wrap_up_secs = 0;
-    let mut s = Script::new(&config);
+    let mut s = one_queue_no_reserve_no_wrap_up();
     s.agent(1, &["general"], 1);
     s.arrive(1, customer("alice"));
     s.accept(1, 1);
@@ -677,11 +685,7 @@ fn a_held_returning_customer_goes_to_anyone_after_the_sticky_wait() {
 
 #[test]
 fn a_held_returning_customer_gets_their_free_agent_once_the_vip_ahead_is_served() {
-    let mut config = default_tenant();
-    config.routes.clear();
-    config.vip.reserved_share = 0.0;
-    config.timing.wrap_up_secs = 0;
-    let mut s = Script::new(&config);
+    let mut s = one_queue_no_reserve_no_wrap_up();
     s.agent(1, &["general"], 1);
     s.arrive(1, customer("alice"));
     s.accept(1, 1);
@@ -762,11 +766,7 @@ fn a_lower_capacity_keeps_accepted_conversations_but_withdraws_offers_beyond_it(
 
 #[test]
 fn waiting_customers_get_their_position_and_an_estimate_once_service_is_seen() {
-    let mut config = default_tenant();
-    config.routes.clear();
-    config.vip.reserved_share = 0.0;
-    config.timing.wrap_up_secs = 0;
-    let mut s = Script::new(&config);
+    let mut s = one_queue_no_reserve_no_wrap_up();
     s.login(1, Role::Human, &["general"], 5, 1, true);
     let position = |fx: &[Effect], id: u64| {
         fx.iter().find_map(|e| match e {

@@ -233,11 +233,7 @@ impl Server {
         token: Option<&str>,
         body: &str,
     ) -> String {
-        let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
+        let request = admin_request_text(method, path, token, body);
         http_exchange(&self.admin_transport, &self.admin, &request)
             .await
             .unwrap_or_default()
@@ -254,11 +250,7 @@ impl Server {
         token: Option<&str>,
         body: &str,
     ) -> String {
-        let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
+        let request = admin_request_text(method, path, token, body);
         let stream = TcpStream::connect(&self.admin)
             .await
             .expect("admin listener");
@@ -285,6 +277,15 @@ impl Server {
         text.lines()
             .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
     }
+}
+
+/// An HTTP/1.1 request for the admin listener, with the token as a bearer header when given.
+fn admin_request_text(method: &str, path: &str, token: Option<&str>, body: &str) -> String {
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
 }
 
 /// The status code of a raw HTTP response; 0 if there is none.
