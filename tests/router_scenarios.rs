@@ -62,6 +62,24 @@ fn only_agents_with_every_skill_of_the_queue_are_offered() {
 }
 
 #[test]
+fn a_slot_freed_in_one_queue_serves_a_customer_waiting_in_another_of_the_agents_queues() {
+    let mut config = default_tenant();
+    config.timing.wrap_up_secs = 0;
+    let mut s = Script::new(&config);
+    s.agent(1, &["general", "after_sales"], 1);
+    s.arrive(1, customer("asks"));
+    s.accept(1, 1);
+    assert!(offers(&s.arrive(2, with_intent("returns", "refund"))).is_empty());
+    assert_ne!(
+        s.router.conversation(c(2)).map(|v| v.queue),
+        s.router.conversation(c(1)).map(|v| v.queue),
+        "two queues"
+    );
+    let fx = s.close(1, 1);
+    assert_eq!(offers(&fx), vec![(a(1), c(2))]);
+}
+
+#[test]
 fn an_agent_never_gets_more_than_their_capacity() {
     let mut s = Script::default_tenant();
     s.agent(1, &["general"], 2);
