@@ -1181,7 +1181,6 @@ impl Tenant {
         }
     }
 
-    /// Forgets the sessions of clients that did not come back within `resume`.
     /// Forgets the sessions nobody resumed in time; returns the connectors among them.
     fn forget_expired_sessions(&mut self, resume: Duration) -> Vec<ConnectorId> {
         let mut gone = Vec::new();
