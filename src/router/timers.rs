@@ -127,16 +127,6 @@ impl Timers {
             self.heap.shrink_to_fit();
         }
     }
-
-    /// Pending entries, live or stale.
-    pub fn len(&self) -> usize {
-        self.heap.len() + self.fifos.iter().map(VecDeque::len).sum::<usize>()
-    }
-
-    /// Whether nothing is pending.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Whether a collection holds far more room than it uses: after a surge ends. The slack keeps a
@@ -169,6 +159,24 @@ mod tests {
                 Timer::Idle(c(1), 0),
             ]
         );
-        assert!(timers.is_empty());
+        assert_eq!(timers.pending().count(), 0);
+    }
+
+    #[test]
+    fn deadlines_at_the_same_time_fire_in_the_order_they_were_set() {
+        let mut timers = Timers::default();
+        let c = ConversationId;
+        timers.set(50, Timer::StickyExpire(c(1), 0));
+        timers.set(50, Timer::OfferTimeout(AgentId(1), c(2), 0));
+        timers.set(50, Timer::Idle(c(3), 0));
+        let fired: Vec<Timer> = std::iter::from_fn(|| timers.pop_due(50)).collect();
+        assert_eq!(
+            fired,
+            vec![
+                Timer::StickyExpire(c(1), 0),
+                Timer::OfferTimeout(AgentId(1), c(2), 0),
+                Timer::Idle(c(3), 0),
+            ]
+        );
     }
 }
