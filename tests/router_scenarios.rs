@@ -468,6 +468,30 @@ fn an_agent_who_reconnects_within_grace_keeps_everything() {
 }
 
 #[test]
+fn a_second_disconnect_gets_its_own_full_grace() {
+    let mut s = one_queue_no_reserve(); // grace 30 s
+    s.agent(1, &["general"], 1);
+    s.arrive(1, customer("a"));
+    s.accept(1, 1);
+    s.run(Command::AgentDisconnect { agent: a(1) });
+    s.advance(10_000);
+    s.agent(1, &["general"], 1); // back within grace
+    s.advance(10_000);
+    s.run(Command::AgentDisconnect { agent: a(1) });
+    // The first disconnect's grace ends now: it belongs to a connection that came back.
+    let fx = s.advance(15_000);
+    assert!(fx.is_empty(), "still within the second grace: {fx:?}");
+    assert_eq!(s.state(1), Some(State::Assigned));
+    let fx = s.advance(15_000);
+    assert!(fx.contains(&Effect::AgentStatusChanged {
+        agent: a(1),
+        status: AgentStatus::Offline,
+        reason: StatusReason::GraceExpired
+    }));
+    assert_eq!(s.state(1), Some(State::Waiting));
+}
+
+#[test]
 fn past_grace_conversations_go_back_to_the_head_with_their_wait_kept() {
     let mut s = one_queue_no_reserve_no_wrap_up();
     s.agent(1, &["general"], 1);
