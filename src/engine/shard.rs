@@ -16,7 +16,7 @@ use prometheus::{Histogram, IntCounter, IntGauge};
 use super::admission::Admission;
 use super::clock::WallClock;
 use super::observe::{AgentRow, SessionsView, ShardSnapshot, Snapshots, TenantObserver};
-use super::{AdminQuery, ConversationInfo, Identity, Outbox, ShardInput, Violation};
+use super::{AdminQuery, Close, ConversationInfo, Identity, Outbox, ShardInput, Violation};
 use crate::config::{GatewayConfig, TenantConfig};
 use crate::metrics::Metrics;
 use crate::protocol::{
@@ -426,7 +426,7 @@ impl Shard {
                 for tenant in &mut self.tenants {
                     for session in tenant.sessions.values_mut() {
                         if let Some((_, outbox)) = session.conn.take() {
-                            outbox.close(1001, "server shutting down");
+                            outbox.close(Close::ShuttingDown);
                         }
                     }
                 }
@@ -539,7 +539,7 @@ impl Shard {
         // Unguessable, and never the same across restarts: a resume names its session by it.
         let token = format!("s-{:032x}", rand::random::<u128>());
         let Some(tenant) = self.tenants.get_mut(t) else {
-            outbox.close(1011, "unknown tenant");
+            outbox.close(Close::UnknownTenant);
             return;
         };
         let (peer, role, login) = match &identity {
@@ -578,7 +578,7 @@ impl Shard {
             .entry(peer)
             .or_insert_with(|| Session::new(token.clone()));
         if let Some((old, old_outbox)) = session.conn.take() {
-            old_outbox.close(1000, "replaced");
+            old_outbox.close(Close::Replaced);
             tenant.conns.remove(&old);
         }
         let asked_to_resume = hello.resume.is_some();
@@ -1071,7 +1071,7 @@ impl Shard {
                     return session.owed_ack.is_some();
                 }
                 if since.elapsed() >= limit {
-                    outbox.close(1013, "slow consumer: try again later");
+                    outbox.close(Close::SlowConsumer);
                     metrics
                         .slow_consumer_closes
                         .with_label_values(&[peer.role()])
@@ -1371,7 +1371,7 @@ impl Tenant {
                         .with_label_values(&[peer.role()])
                         .inc();
                 }
-                outbox.close(1013, "replay buffer overflow: reconnect and resume");
+                outbox.close(Close::ReplayOverflow);
             } else if session.lagging_since.is_none() {
                 match outbox.frames.try_send(frame) {
                     Ok(()) => session.sent_through = seq,

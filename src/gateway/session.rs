@@ -29,7 +29,7 @@ use tracing::{debug, info_span, Instrument};
 
 use super::Shared;
 use crate::config::GatewayConfig;
-use crate::engine::{CloseOrder, Outbox, Route, ShardInput};
+use crate::engine::{Close, CloseOrder, Outbox, Route, ShardInput};
 use crate::metrics::Metrics;
 use crate::protocol::{
     decode_client, encode_server, ClientMessage, ClientRole, ErrorCode, ErrorReport, Hello,
@@ -145,7 +145,7 @@ async fn serve(
         counters.clone(),
     ));
     let Some(route) = shared.engine.route(identity.tenant()) else {
-        outbox.close(1011, "tenant not served");
+        outbox.close(Close::TenantNotServed);
         let _ = writer.await;
         return;
     };
@@ -243,10 +243,10 @@ impl Silence {
         }
     }
 
-    fn close(self) -> (u16, &'static str) {
+    fn close(self) -> Close {
         match self {
-            Silence::BeforeHello => (1008, "hello deadline: no hello within 10 s"),
-            Silence::AfterHello { .. } => (1001, "heartbeat timeout"),
+            Silence::BeforeHello => Close::HelloDeadline,
+            Silence::AfterHello { .. } => Close::HeartbeatTimeout,
         }
     }
 }
@@ -277,8 +277,7 @@ impl Reader {
         };
         match read {
             Err(_) => {
-                let (code, reason) = self.silence.close();
-                self.outbox.close(code, reason);
+                self.outbox.close(self.silence.close());
                 Next::Stop
             }
             Ok(None) | Ok(Some(Ok(Message::Close(_)))) => Next::Stop,
@@ -297,15 +296,15 @@ impl Reader {
             Ok(Some(Ok(_))) => Next::Skip,
             Ok(Some(Err(WsError::Capacity(CapacityError::MessageTooLong { .. }))))
             | Ok(Some(Err(WsError::Capacity(_)))) => {
-                self.outbox.close(1009, "message too big");
+                self.outbox.close(Close::MessageTooBig);
                 Next::Stop
             }
             Ok(Some(Err(WsError::Utf8))) => {
-                self.outbox.close(1007, "invalid UTF-8 in a text frame");
+                self.outbox.close(Close::InvalidUtf8);
                 Next::Stop
             }
             Ok(Some(Err(WsError::Protocol(_)))) => {
-                self.outbox.close(1002, "WebSocket protocol error");
+                self.outbox.close(Close::ProtocolError);
                 Next::Stop
             }
             Ok(Some(Err(_))) => Next::Stop,
@@ -318,11 +317,11 @@ impl Reader {
         let closes = error.code.closes_connection();
         self.send(&ServerMessage::Error(ErrorReport::from(error)));
         if closes {
-            self.outbox.close(1008, "protocol violation");
+            self.outbox.close(Close::ProtocolViolation);
             return false;
         }
         if !self.budget.spend() {
-            self.outbox.close(1008, "error budget exceeded");
+            self.outbox.close(Close::ErrorBudgetExceeded);
             return false;
         }
         true
@@ -475,7 +474,7 @@ impl Reader {
             received,
         };
         if !route.send(input).await {
-            self.outbox.close(1011, "server stopping");
+            self.outbox.close(Close::ServerStopping);
             return false;
         }
         true
@@ -505,14 +504,14 @@ async fn write(
         .until_closed(&mut sink, &mut queued, &mut orders, heartbeat)
         .await
     {
-        Ok(code) => close_code_label(code),
+        Ok(sent) => close_code_label(sent),
         Err(failure) => {
-            let (code, reason) = failure.close();
-            close.send_replace(Some((code, reason)));
+            let why = failure.close();
+            close.send_replace(Some(why));
             if let WriteFailure::TooLarge = failure {
                 // The socket itself still works, so the client can be told why.
-                let _ = writer.put(&mut sink, close_message(code, reason)).await;
-                close_code_label(code)
+                let _ = writer.put(&mut sink, close_message(why)).await;
+                close_code_label(why)
             } else {
                 "abnormal"
             }
@@ -540,11 +539,11 @@ enum WriteFailure {
 
 impl WriteFailure {
     /// The order that stops the reader (and, for `TooLarge`, the close frame sent).
-    fn close(self) -> (u16, &'static str) {
+    fn close(self) -> Close {
         match self {
-            WriteFailure::TooLarge => (1011, "frame too large"),
-            WriteFailure::Stalled => (1013, "write timeout: slow consumer"),
-            WriteFailure::Broken => (1011, "socket failed"),
+            WriteFailure::TooLarge => Close::FrameTooLarge,
+            WriteFailure::Stalled => Close::WriteTimeout,
+            WriteFailure::Broken => Close::SocketFailed,
         }
     }
 }
@@ -562,7 +561,7 @@ impl Writer<'_> {
         queued: &mut mpsc::Receiver<Utf8Bytes>,
         close: &mut watch::Receiver<CloseOrder>,
         heartbeat: Duration,
-    ) -> Result<u16, WriteFailure> {
+    ) -> Result<Close, WriteFailure> {
         let mut ping = tokio::time::interval(heartbeat);
         ping.tick().await;
         let order = loop {
@@ -589,11 +588,11 @@ impl Writer<'_> {
             self.bounded(sink.feed(Message::Text(frame))).await?;
             self.counters.sent.inc();
         }
-        let (code, reason) = order.unwrap_or((1000, "bye"));
+        let why = order.unwrap_or(Close::Bye);
         // A peer that already closed cannot take our close frame; the code still stands.
-        let _ = self.put(sink, close_message(code, reason)).await;
+        let _ = self.put(sink, close_message(why)).await;
         let _ = tokio::time::timeout(self.stall_limit, sink.close()).await;
-        Ok(code)
+        Ok(why)
     }
 
     /// Feeds this frame and up to `FEED_BATCH - 1` more already queued, then flushes once.
@@ -638,16 +637,16 @@ impl Writer<'_> {
     }
 }
 
-fn close_message(code: u16, reason: &'static str) -> Message {
+fn close_message(why: Close) -> Message {
     Message::Close(Some(CloseFrame {
-        code: CloseCode::from(code),
-        reason: Utf8Bytes::from_static(reason),
+        code: CloseCode::from(why.code()),
+        reason: Utf8Bytes::from_static(why.reason()),
     }))
 }
 
 /// Close codes as bounded metric label values.
-fn close_code_label(code: u16) -> &'static str {
-    match code {
+fn close_code_label(why: Close) -> &'static str {
+    match why.code() {
         1000 => "1000",
         1001 => "1001",
         1002 => "1002",
