@@ -11,18 +11,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The functions in scope inside src/router/mod.rs; refusals.rs and timers.rs are taken whole.
+# The functions in scope inside crates/router/src/lib.rs; refusals.rs and timers.rs are taken whole.
 functions='update_agent|offer_timed_out|assign|connect|disconnect|sticky_expired'
 functions+='|hold_for_previous_agent|fire_timers|reject|accept|offer|may_take|enqueue'
 functions+='|dispatch_queue|dispatch|serve_sticky|note_refusal|release|finish_wrap_up'
 functions+='|set_status|holds|transfer|end|refuse_agent|give_to_bot|arrive'
-scope="src/router/(refusals|timers)\\.rs|(in|replace) (Router::($functions)|Reserve::\\w+)( |\$)"
+scope="crates/router/src/(refusals|timers)\\.rs|(in|replace) (Router::($functions)|Reserve::\\w+)( |\$)"
 
 # No debug info: links in a fraction of the time. Fewer property cases: a mutant the
 # properties can see is seen within the first few dozen cases.
 export CARGO_PROFILE_DEV_DEBUG=0 CARGO_PROFILE_TEST_DEBUG=0 PROPTEST_CASES="${PROPTEST_CASES:-64}"
 
 exec cargo mutants \
-  -f src/router/mod.rs -f src/router/refusals.rs -f src/router/timers.rs -F "$scope" \
+  -f crates/router/src/lib.rs -f crates/router/src/refusals.rs -f crates/router/src/timers.rs -F "$scope" \
   --timeout 180 --build-timeout 400 "$@" \
   -- --lib --test router_properties --test router_scenarios --test handoff_scenarios

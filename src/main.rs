@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
-use switchboard::config::Config;
 use switchboard::gateway::auth::{sign, Claims};
 use switchboard::gateway::{self, unix_now, Listeners, Stop};
+use switchboard_config::Config;
 
 // Many small, short-lived allocations across threads (frames, effects): mimalloc keeps them cheap.
 #[global_allocator]
@@ -318,7 +318,7 @@ fn skills(list: &str) -> Result<BTreeMap<String, u8>, String> {
 }
 
 fn capacity(args: CapacityArgs) -> ExitCode {
-    use switchboard::capacity::{recommend, Model, StaffingInput};
+    use switchboard_staffing::{recommend, Model, StaffingInput};
     let run = || -> Result<String, String> {
         // clap's group lets exactly one of the two through.
         let arrival_per_sec = args
@@ -375,11 +375,11 @@ fn capacity(args: CapacityArgs) -> ExitCode {
 fn simulate(args: SimulateArgs) -> ExitCode {
     let run = || -> Result<(String, bool), String> {
         let (mut scenario, tenant) =
-            switchboard::simulate::load(&args.scenario).map_err(|e| e.to_string())?;
+            switchboard_sim::simulate::load(&args.scenario).map_err(|e| e.to_string())?;
         if let Some(seed) = args.seed {
             scenario.seed = seed;
         }
-        let summary = switchboard::simulate::run(&scenario, &tenant, args.scale)
+        let summary = switchboard_sim::simulate::run(&scenario, &tenant, args.scale)
             .map_err(|e| e.to_string())?;
         if let Some(json) = &args.json {
             let text = summary

@@ -311,7 +311,7 @@ impl Metrics {
                 self.connections_closed.with_label_values(&[role, code]);
             }
         }
-        for code in crate::protocol::ErrorCode::ALL {
+        for code in switchboard_protocol::ErrorCode::ALL {
             self.protocol_errors.with_label_values(&[code.as_str()]);
         }
         for cap in Cap::ALL {
@@ -393,7 +393,7 @@ mod tests {
                 ));
             }
         }
-        for code in crate::protocol::ErrorCode::ALL {
+        for code in switchboard_protocol::ErrorCode::ALL {
             expected.push(format!(
                 "switchboard_protocol_errors_total{{code=\"{}\"}}",
                 code.as_str()
@@ -439,7 +439,7 @@ mod tests {
 
     #[test]
     fn a_started_engine_exports_exactly_the_names_of_ops_metrics_txt_with_its_sla_targets() {
-        let mut config = crate::config::Config::embedded();
+        let mut config = switchboard_config::Config::embedded();
         config.tenants[0].sla.vip_secs = 45;
         let tenant = config.tenants[0].id.clone();
         let metrics = Arc::new(Metrics::new());

@@ -5,8 +5,8 @@ mod common;
 use common::gateway::*;
 use common::tls::Scratch;
 use serde_json::{json, Value};
-use switchboard::config::{Config, EMBEDDED_TOML};
 use switchboard::gateway::Stop;
+use switchboard_config::{Config, EMBEDDED_TOML};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 /// The embedded configuration as a file, with the failed-authentication throttle out of the

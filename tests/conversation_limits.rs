@@ -6,8 +6,8 @@ mod common;
 
 use common::gateway::*;
 use serde_json::{json, Value};
-use switchboard::config::{Config, ConnectorConfig};
 use switchboard::gateway::Stop;
+use switchboard_config::{Config, ConnectorConfig};
 
 const SECOND_KEY: &str = "second-connector-key-0001";
 

@@ -5,8 +5,8 @@ mod common;
 
 use common::gateway::*;
 use serde_json::{json, Value};
-use switchboard::config::{ConnectorConfig, TenantConfig};
 use switchboard::gateway::Stop;
+use switchboard_config::{ConnectorConfig, TenantConfig};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 fn customer(id: &str, tier: &str) -> Value {
@@ -377,7 +377,7 @@ async fn bad_credentials_are_refused_before_the_upgrade() {
     server.stop(Stop::Fast).await;
 }
 
-fn two_tenants() -> switchboard::config::Config {
+fn two_tenants() -> switchboard_config::Config {
     let mut config = test_config();
     let mut acme = TenantConfig {
         id: "acme".into(),

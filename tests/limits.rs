@@ -12,8 +12,8 @@ use std::time::Duration;
 use common::gateway::*;
 use common::tls::Scratch;
 use serde_json::json;
-use switchboard::config::EMBEDDED_TOML;
 use switchboard::gateway::Stop;
+use switchboard_config::EMBEDDED_TOML;
 use tokio::io::AsyncWriteExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

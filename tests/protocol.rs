@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use proptest::prelude::*;
-use switchboard::protocol::*;
+use switchboard_protocol::*;
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -1566,8 +1566,8 @@ fn the_walkthrough_decodes_and_keeps_its_promises() {
 /// and as many lines as `transcript_messages` allows sharing the most `transcript_bytes` allows.
 #[test]
 fn the_largest_offer_fits_the_documented_frame_bound() {
-    use switchboard::config::TRANSCRIPT_BYTES_MAX;
     use switchboard::gateway::session::MAX_SERVER_FRAME_BYTES;
+    use switchboard_config::TRANSCRIPT_BYTES_MAX;
     let escaped = |n: usize| "\u{1}".repeat(n);
     let lines = 1000;
     let line_bytes = TRANSCRIPT_BYTES_MAX as usize / lines;

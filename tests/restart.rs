@@ -8,7 +8,7 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 
 use common::gateway::*;
 use serde_json::{json, Value};
-use switchboard::config::Config;
+use switchboard_config::Config;
 
 /// The real binary on ephemeral ports; killed when dropped.
 struct Gateway {

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use common::gateway::*;
 use common::tls::{tls_table, Authority, Scratch};
 use serde_json::json;
-use switchboard::config::Config;
 use switchboard::gateway::{run, Listeners, Stop};
+use switchboard_config::Config;
 use tokio::net::{TcpListener, TcpStream};
 
 /// A customer's first message on `conversation`.

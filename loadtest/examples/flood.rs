@@ -44,7 +44,7 @@ use loadtest::procfs;
 use loadtest::rehearsal::check;
 use loadtest::target::{self, bench_config, connector_key, overlay_toml};
 use serde::Serialize;
-use switchboard::config::EMBEDDED_TOML;
+use switchboard_config::EMBEDDED_TOML;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 

@@ -31,8 +31,8 @@ pub struct Budget {
     pub max_error_share: f64,
 }
 
-impl From<&switchboard::scenario::Saturation> for Budget {
-    fn from(s: &switchboard::scenario::Saturation) -> Self {
+impl From<&switchboard_sim::scenario::Saturation> for Budget {
+    fn from(s: &switchboard_sim::scenario::Saturation) -> Self {
         Budget {
             start_rate: s.start_rate,
             factor: s.factor,

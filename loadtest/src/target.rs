@@ -10,9 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use switchboard::config::{Config, EMBEDDED_TOML};
 use switchboard::gateway::auth::{sign, Claims};
 use switchboard::gateway::unix_now;
+use switchboard_config::{Config, EMBEDDED_TOML};
 
 /// How long a spawned target has to print its address.
 const STARTUP: Duration = Duration::from_secs(30);

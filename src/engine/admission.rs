@@ -8,9 +8,9 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::config::LimitsConfig;
 use crate::metrics::Metrics;
-use crate::router::{ConnectorId, Millis};
+use switchboard_config::LimitsConfig;
+use switchboard_router::{ConnectorId, Millis};
 
 /// A whole token, in the bucket's fixed-point unit.
 const TOKEN: u64 = 1000;

@@ -9,7 +9,7 @@
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::router::Millis;
+use switchboard_router::Millis;
 
 /// Unix milliseconds, monotonic.
 #[derive(Debug, Clone, Copy)]

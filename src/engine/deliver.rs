@@ -3,7 +3,7 @@
 //! Connectors see their own conversation ids; agents see ours (decimal numbers), which say
 //! nothing about the customer and only mean something inside their tenant.
 
-use crate::protocol::{
+use switchboard_protocol::{
     AgentJoined, AgentRef, AgentStatus as WireStatus, Author, AuthorRole, Class as WireClass,
     CloseReason as WireClose, Closed, CustomerMessageToAgent, Handoff,
     HandoffContext as WireHandoff, HandoffReason as WireReason, Offer, OfferContext as WireContext,
@@ -11,7 +11,7 @@ use crate::protocol::{
     Speaker as WireSpeaker, StatusChanged, StatusReason as WireStatusReason, Tier as WireTier,
     TranscriptLine as WireLine, WithdrawReason as WireWithdraw,
 };
-use crate::router::{
+use switchboard_router::{
     AgentId, AgentStatus, Class, CloseReason, Effect, HandoffReason, OfferContext, RefusalCode,
     Requester, Speaker, State, StatusReason, Tier, WithdrawReason,
 };
@@ -19,8 +19,8 @@ use crate::router::{
 use std::time::Instant;
 
 use super::shard::{Peer, Shard, Tenant};
-use crate::protocol::ErrorCode;
-use crate::router::Role;
+use switchboard_protocol::ErrorCode;
+use switchboard_router::Role;
 
 impl Shard {
     /// Counts what an effect means for the metrics and the dashboard's windows.

@@ -35,12 +35,12 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
-use crate::config::Config;
 use crate::gateway::auth::Claims;
 use crate::metrics::Metrics;
-use crate::protocol::{ClientMessage, Hello};
-use crate::router::AgentStatus;
 use observe::Snapshots;
+use switchboard_config::Config;
+use switchboard_protocol::{ClientMessage, CloseCode, Hello};
+use switchboard_router::AgentStatus;
 
 /// Inputs a shard holds before readers must wait.
 pub const INBOX_CAPACITY: usize = 65_536;
@@ -69,94 +69,8 @@ impl Identity {
     }
 }
 
-/// Why the gateway closes a connection. Each reason has one WebSocket close code and one text,
-/// those docs/protocol.md lists; a new reason is a new variant, never a bare code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Close {
-    /// The writer ran out of frames and orders: a normal end.
-    Bye,
-    /// A newer connection resumed this session.
-    Replaced,
-    /// The gateway is shutting down (after the drain).
-    ShuttingDown,
-    /// No frame arrived within the heartbeat timeout.
-    HeartbeatTimeout,
-    /// Malformed WebSocket framing.
-    ProtocolError,
-    /// A text frame that is not UTF-8.
-    InvalidUtf8,
-    /// A frame the protocol forbids here (wrong first message, seq out of order, …).
-    ProtocolViolation,
-    /// Too many error frames in the budget's window.
-    ErrorBudgetExceeded,
-    /// No `hello` within 10 s of the upgrade.
-    HelloDeadline,
-    /// A client frame above the frame limit.
-    MessageTooBig,
-    /// The tenant has no shard to serve it.
-    TenantNotServed,
-    /// The connection task is stopping with the server.
-    ServerStopping,
-    /// The identity's tenant is not configured on its shard.
-    UnknownTenant,
-    /// A frame for this client exceeded what the socket can take.
-    FrameTooLarge,
-    /// Writing to the socket failed.
-    SocketFailed,
-    /// The client reads too slowly to keep its outbox within bounds.
-    SlowConsumer,
-    /// A write did not complete within the write timeout.
-    WriteTimeout,
-    /// The client fell further behind than its replay buffer holds.
-    ReplayOverflow,
-}
-
-impl Close {
-    /// The WebSocket close code.
-    pub fn code(self) -> u16 {
-        match self {
-            Close::Bye | Close::Replaced => 1000,
-            Close::ShuttingDown | Close::HeartbeatTimeout => 1001,
-            Close::ProtocolError => 1002,
-            Close::InvalidUtf8 => 1007,
-            Close::ProtocolViolation | Close::ErrorBudgetExceeded | Close::HelloDeadline => 1008,
-            Close::MessageTooBig => 1009,
-            Close::TenantNotServed
-            | Close::ServerStopping
-            | Close::UnknownTenant
-            | Close::FrameTooLarge
-            | Close::SocketFailed => 1011,
-            Close::SlowConsumer | Close::WriteTimeout | Close::ReplayOverflow => 1013,
-        }
-    }
-
-    /// The close frame's reason text.
-    pub fn reason(self) -> &'static str {
-        match self {
-            Close::Bye => "bye",
-            Close::Replaced => "replaced",
-            Close::ShuttingDown => "server shutting down",
-            Close::HeartbeatTimeout => "heartbeat timeout",
-            Close::ProtocolError => "WebSocket protocol error",
-            Close::InvalidUtf8 => "invalid UTF-8 in a text frame",
-            Close::ProtocolViolation => "protocol violation",
-            Close::ErrorBudgetExceeded => "error budget exceeded",
-            Close::HelloDeadline => "hello deadline: no hello within 10 s",
-            Close::MessageTooBig => "message too big",
-            Close::TenantNotServed => "tenant not served",
-            Close::ServerStopping => "server stopping",
-            Close::UnknownTenant => "unknown tenant",
-            Close::FrameTooLarge => "frame too large",
-            Close::SocketFailed => "socket failed",
-            Close::SlowConsumer => "slow consumer: try again later",
-            Close::WriteTimeout => "write timeout: slow consumer",
-            Close::ReplayOverflow => "replay buffer overflow: reconnect and resume",
-        }
-    }
-}
-
 /// Whether, and why, a connection is to be closed.
-pub type CloseOrder = Option<Close>;
+pub type CloseOrder = Option<CloseCode>;
 
 /// The shard's handle on one connection's writer.
 #[derive(Debug, Clone)]
@@ -169,7 +83,7 @@ pub struct Outbox {
 
 impl Outbox {
     /// Asks the writer to close, for `why`, after what is queued.
-    pub fn close(&self, why: Close) {
+    pub fn close(&self, why: CloseCode) {
         self.close.send_replace(Some(why));
     }
 }
@@ -440,7 +354,7 @@ impl Engine {
             n => n,
         }
         .min(config.tenants.len().max(1));
-        let mut plans: Vec<Vec<crate::config::TenantConfig>> = vec![Vec::new(); shards];
+        let mut plans: Vec<Vec<switchboard_config::TenantConfig>> = vec![Vec::new(); shards];
         let mut routes = FxHashMap::default();
         let mut inboxes = Vec::with_capacity(shards);
         let mut receivers = Vec::with_capacity(shards);

@@ -9,10 +9,10 @@ use parking_lot::Mutex;
 use prometheus::{Gauge, Histogram, IntCounter, IntGauge};
 use serde::Serialize;
 
-use crate::capacity::{recommend, CapacityError, StaffingInput, MAX_AGENTS};
 use crate::metrics::Metrics;
-use crate::router::policy::Policy;
-use crate::router::{Class, HandoffReason, Millis, Router};
+use switchboard_router::policy::Policy;
+use switchboard_router::{Class, HandoffReason, Millis, Router};
+use switchboard_staffing::{recommend, CapacityError, StaffingInput, MAX_AGENTS};
 
 /// Seconds kept in the rolling windows.
 const WINDOW_SECS: u64 = 300;

@@ -16,15 +16,15 @@ use prometheus::{Histogram, IntCounter, IntGauge};
 use super::admission::Admission;
 use super::clock::WallClock;
 use super::observe::{AgentRow, SessionsView, ShardSnapshot, Snapshots, TenantObserver};
-use super::{AdminQuery, Close, ConversationInfo, Identity, Outbox, ShardInput, Violation};
-use crate::config::{GatewayConfig, TenantConfig};
+use super::{AdminQuery, ConversationInfo, Identity, Outbox, ShardInput, Violation};
 use crate::metrics::Metrics;
-use crate::protocol::{
-    encode_server, AgentStatus as WireStatus, ClientMessage, ErrorCode, ErrorReport, Hello, Pong,
-    Resumed, ServerMessage, SessionRole, TransferTarget as WireTarget, Welcome, DEFAULT_LANGUAGE,
-    PROTOCOL_VERSION,
+use switchboard_config::{GatewayConfig, TenantConfig};
+use switchboard_protocol::{
+    encode_server, AgentStatus as WireStatus, ClientMessage, CloseCode, ErrorCode, ErrorReport,
+    Hello, Pong, Resumed, ServerMessage, SessionRole, TransferTarget as WireTarget, Welcome,
+    DEFAULT_LANGUAGE, PROTOCOL_VERSION,
 };
-use crate::router::{
+use switchboard_router::{
     AgentId, AgentLogin, AgentStatus, Command, ConnectorId, ConversationId, CustomerDescription,
     CustomerProfile, Effect, Message, Millis, ProfileUpdate, Role, Router, State, StatusReason,
     Tier, TransferTarget,
@@ -45,9 +45,9 @@ pub(super) enum Peer {
 
 /// An `ack` of a client's messages up to `seq`.
 fn ack_frame(seq: u64) -> Utf8Bytes {
-    Utf8Bytes::from(encode_server(&ServerMessage::Ack(crate::protocol::Ack {
-        seq,
-    })))
+    Utf8Bytes::from(encode_server(&ServerMessage::Ack(
+        switchboard_protocol::Ack { seq },
+    )))
 }
 
 impl Peer {
@@ -426,7 +426,7 @@ impl Shard {
                 for tenant in &mut self.tenants {
                     for session in tenant.sessions.values_mut() {
                         if let Some((_, outbox)) = session.conn.take() {
-                            outbox.close(Close::ShuttingDown);
+                            outbox.close(CloseCode::ShuttingDown);
                         }
                     }
                 }
@@ -539,7 +539,7 @@ impl Shard {
         // Unguessable, and never the same across restarts: a resume names its session by it.
         let token = format!("s-{:032x}", rand::random::<u128>());
         let Some(tenant) = self.tenants.get_mut(t) else {
-            outbox.close(Close::UnknownTenant);
+            outbox.close(CloseCode::UnknownTenant);
             return;
         };
         let (peer, role, login) = match &identity {
@@ -578,7 +578,7 @@ impl Shard {
             .entry(peer)
             .or_insert_with(|| Session::new(token.clone()));
         if let Some((old, old_outbox)) = session.conn.take() {
-            old_outbox.close(Close::Replaced);
+            old_outbox.close(CloseCode::Replaced);
             tenant.conns.remove(&old);
         }
         let asked_to_resume = hello.resume.is_some();
@@ -1071,7 +1071,7 @@ impl Shard {
                     return session.owed_ack.is_some();
                 }
                 if since.elapsed() >= limit {
-                    outbox.close(Close::SlowConsumer);
+                    outbox.close(CloseCode::SlowConsumer);
                     metrics
                         .slow_consumer_closes
                         .with_label_values(&[peer.role()])
@@ -1093,7 +1093,7 @@ impl Tenant {
     /// Where a conversation stands, for the admin API.
     fn describe(&self, id: ConversationId) -> Option<ConversationInfo> {
         let view = self.router.conversation(id)?;
-        let position = (view.state == crate::router::State::Waiting)
+        let position = (view.state == switchboard_router::State::Waiting)
             .then(|| {
                 self.router
                     .waiting(view.queue)
@@ -1371,7 +1371,7 @@ impl Tenant {
                         .with_label_values(&[peer.role()])
                         .inc();
                 }
-                outbox.close(Close::ReplayOverflow);
+                outbox.close(CloseCode::ReplayOverflow);
             } else if session.lagging_since.is_none() {
                 match outbox.frames.try_send(frame) {
                     Ok(()) => session.sent_through = seq,
@@ -1387,13 +1387,13 @@ impl Tenant {
 }
 
 /// The router's description of a customer, from the wire's.
-fn describe(customer: crate::protocol::Customer) -> CustomerDescription {
+fn describe(customer: switchboard_protocol::Customer) -> CustomerDescription {
     CustomerDescription {
         customer_id: customer.id.into_inner(),
         name: customer.name.map(|n| n.into_inner()),
         tier: match customer.tier {
-            crate::protocol::Tier::Standard => Tier::Standard,
-            crate::protocol::Tier::Vip(level) => Tier::Vip(level),
+            switchboard_protocol::Tier::Standard => Tier::Standard,
+            switchboard_protocol::Tier::Vip(level) => Tier::Vip(level),
         },
         tags: customer.tags,
     }
@@ -1424,7 +1424,7 @@ fn opening_profile(update: ProfileUpdate) -> Result<CustomerProfile, &'static st
 
 /// Shrinks a map that holds far more room than it uses (after a surge).
 fn shrink_map<K: std::hash::Hash + Eq, V>(map: &mut FxHashMap<K, V>) {
-    if crate::router::timers::oversized(map.capacity(), map.len()) {
+    if switchboard_router::timers::oversized(map.capacity(), map.len()) {
         map.shrink_to_fit();
     }
 }

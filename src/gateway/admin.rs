@@ -31,7 +31,7 @@ use super::limits::{self, Acceptor};
 use super::{throttle, tls, Shared};
 use crate::engine::observe::TenantStats;
 use crate::engine::{AdminQuery, ShardInput};
-use crate::router::AgentStatus;
+use switchboard_router::AgentStatus;
 
 const INDEX_HTML: &str = include_str!("dashboard/index.html");
 const DASHBOARD_JS: &str = include_str!("dashboard/dashboard.js");

@@ -11,7 +11,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, MAX_CAPACITY};
+use switchboard_config::{Config, MAX_CAPACITY};
 
 /// Clock skew tolerated on `exp` and `nbf`: the issuer's clock and ours may disagree a little.
 pub const LEEWAY_SECS: u64 = 30;

@@ -16,8 +16,8 @@ use prometheus::IntCounter;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::config::GatewayConfig;
 use crate::metrics::Metrics;
+use switchboard_config::GatewayConfig;
 
 /// Descriptors kept back from the public listener besides the admin listener's connections:
 /// standard streams, the listeners, the runtime's poller and signal pipes, files read on reload.

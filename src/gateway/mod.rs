@@ -37,12 +37,12 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role as WsRole;
 use tokio_tungstenite::WebSocketStream;
 
-use crate::config::Config;
 use crate::engine::{Engine, Probe};
 use crate::metrics::Metrics;
 use auth::{credential, presented, verify_agent, verify_connector, Endpoint};
 use limits::{Acceptor, Admission};
 use session::Identity;
+use switchboard_config::Config;
 use throttle::{auth_failed, AuthThrottle};
 use tls::Tls;
 
@@ -162,7 +162,7 @@ pub fn reload(shared: &Shared) -> Result<ReloadOutcome, String> {
         outcome.applied.push("gateway.admin_token".into());
     }
     // Certificate files may change live (see below); turning TLS on or off may not.
-    let restart_only = |c: &Config| crate::config::GatewayConfig {
+    let restart_only = |c: &Config| switchboard_config::GatewayConfig {
         admin_token: String::new(),
         tls: None,
         admin_tls: None,
@@ -191,7 +191,7 @@ pub fn reload(shared: &Shared) -> Result<ReloadOutcome, String> {
     let policies = |c: &Config| {
         c.tenants
             .iter()
-            .map(|t| crate::config::TenantConfig {
+            .map(|t| switchboard_config::TenantConfig {
                 jwt_secret: String::new(),
                 ..t.clone()
             })

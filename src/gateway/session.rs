@@ -21,17 +21,18 @@ use hyper_util::rt::TokioIo;
 use prometheus::IntCounter;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 use tracing::{debug, info_span, Instrument};
 
 use super::Shared;
-use crate::config::GatewayConfig;
-use crate::engine::{Close, CloseOrder, Outbox, Route, ShardInput};
+use crate::engine::{CloseOrder, Outbox, Route, ShardInput};
 use crate::metrics::Metrics;
-use crate::protocol::{
+use switchboard_config::GatewayConfig;
+use switchboard_protocol::CloseCode;
+use switchboard_protocol::{
     decode_client, encode_server, ClientMessage, ClientRole, ErrorCode, ErrorReport, Hello,
     ProtocolError, ServerMessage, PROTOCOL_VERSION,
 };
@@ -145,7 +146,7 @@ async fn serve(
         counters.clone(),
     ));
     let Some(route) = shared.engine.route(identity.tenant()) else {
-        outbox.close(Close::TenantNotServed);
+        outbox.close(CloseCode::TenantNotServed);
         let _ = writer.await;
         return;
     };
@@ -243,10 +244,10 @@ impl Silence {
         }
     }
 
-    fn close(self) -> Close {
+    fn close(self) -> CloseCode {
         match self {
-            Silence::BeforeHello => Close::HelloDeadline,
-            Silence::AfterHello { .. } => Close::HeartbeatTimeout,
+            Silence::BeforeHello => CloseCode::HelloDeadline,
+            Silence::AfterHello { .. } => CloseCode::HeartbeatTimeout,
         }
     }
 }
@@ -296,15 +297,15 @@ impl Reader {
             Ok(Some(Ok(_))) => Next::Skip,
             Ok(Some(Err(WsError::Capacity(CapacityError::MessageTooLong { .. }))))
             | Ok(Some(Err(WsError::Capacity(_)))) => {
-                self.outbox.close(Close::MessageTooBig);
+                self.outbox.close(CloseCode::MessageTooBig);
                 Next::Stop
             }
             Ok(Some(Err(WsError::Utf8))) => {
-                self.outbox.close(Close::InvalidUtf8);
+                self.outbox.close(CloseCode::InvalidUtf8);
                 Next::Stop
             }
             Ok(Some(Err(WsError::Protocol(_)))) => {
-                self.outbox.close(Close::ProtocolError);
+                self.outbox.close(CloseCode::ProtocolError);
                 Next::Stop
             }
             Ok(Some(Err(_))) => Next::Stop,
@@ -317,11 +318,11 @@ impl Reader {
         let closes = error.code.closes_connection();
         self.send(&ServerMessage::Error(ErrorReport::from(error)));
         if closes {
-            self.outbox.close(Close::ProtocolViolation);
+            self.outbox.close(CloseCode::ProtocolViolation);
             return false;
         }
         if !self.budget.spend() {
-            self.outbox.close(Close::ErrorBudgetExceeded);
+            self.outbox.close(CloseCode::ErrorBudgetExceeded);
             return false;
         }
         true
@@ -474,7 +475,7 @@ impl Reader {
             received,
         };
         if !route.send(input).await {
-            self.outbox.close(Close::ServerStopping);
+            self.outbox.close(CloseCode::ServerStopping);
             return false;
         }
         true
@@ -539,11 +540,11 @@ enum WriteFailure {
 
 impl WriteFailure {
     /// The order that stops the reader (and, for `TooLarge`, the close frame sent).
-    fn close(self) -> Close {
+    fn close(self) -> CloseCode {
         match self {
-            WriteFailure::TooLarge => Close::FrameTooLarge,
-            WriteFailure::Stalled => Close::WriteTimeout,
-            WriteFailure::Broken => Close::SocketFailed,
+            WriteFailure::TooLarge => CloseCode::FrameTooLarge,
+            WriteFailure::Stalled => CloseCode::WriteTimeout,
+            WriteFailure::Broken => CloseCode::SocketFailed,
         }
     }
 }
@@ -561,7 +562,7 @@ impl Writer<'_> {
         queued: &mut mpsc::Receiver<Utf8Bytes>,
         close: &mut watch::Receiver<CloseOrder>,
         heartbeat: Duration,
-    ) -> Result<Close, WriteFailure> {
+    ) -> Result<CloseCode, WriteFailure> {
         let mut ping = tokio::time::interval(heartbeat);
         ping.tick().await;
         let order = loop {
@@ -588,7 +589,7 @@ impl Writer<'_> {
             self.bounded(sink.feed(Message::Text(frame))).await?;
             self.counters.sent.inc();
         }
-        let why = order.unwrap_or(Close::Bye);
+        let why = order.unwrap_or(CloseCode::Bye);
         // A peer that already closed cannot take our close frame; the code still stands.
         let _ = self.put(sink, close_message(why)).await;
         let _ = tokio::time::timeout(self.stall_limit, sink.close()).await;
@@ -637,15 +638,15 @@ impl Writer<'_> {
     }
 }
 
-fn close_message(why: Close) -> Message {
+fn close_message(why: CloseCode) -> Message {
     Message::Close(Some(CloseFrame {
-        code: CloseCode::from(why.code()),
+        code: WsCloseCode::from(why.code()),
         reason: Utf8Bytes::from_static(why.reason()),
     }))
 }
 
 /// Close codes as bounded metric label values.
-fn close_code_label(why: Close) -> &'static str {
+fn close_code_label(why: CloseCode) -> &'static str {
     match why.code() {
         1000 => "1000",
         1001 => "1001",

@@ -18,7 +18,7 @@ use tokio_rustls::rustls::{self, ServerConfig};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
-use crate::config::{ConfigError, GatewayConfig, TlsConfig};
+use switchboard_config::{ConfigError, GatewayConfig, TlsConfig};
 
 /// How long a client has to complete the TLS handshake. Each handshake runs in its own
 /// connection task, so a slow or silent client never holds up the accept loop; this bounds how

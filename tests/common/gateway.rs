@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use switchboard::config::Config;
 use switchboard::engine::Probe;
 use switchboard::gateway::auth::{sign, Claims};
 use switchboard::gateway::tls::Tls;
 use switchboard::gateway::{run_with_probe, unix_now, Listeners, Stop};
+use switchboard_config::Config;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;

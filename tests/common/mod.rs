@@ -2,5 +2,4 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod gateway;
-pub mod router;
 pub mod tls;

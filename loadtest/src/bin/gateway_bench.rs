@@ -13,7 +13,7 @@ use loadtest::procfs;
 use loadtest::report::{Report, SUSTAINED_RULE};
 use loadtest::saturate::{self, Budget};
 use loadtest::target::{self, bench_config, Kind, Target};
-use switchboard::scenario::{Saturation, Scenario};
+use switchboard_sim::scenario::{Saturation, Scenario};
 
 // The generator allocates a frame per message; mimalloc keeps that cheap, leaving more of the
 // shared CPU to the target.

@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
-use switchboard::config::Config;
 use switchboard::gateway::{run, Listeners, Stop};
+use switchboard_config::Config;
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;

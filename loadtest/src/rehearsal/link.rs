@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
-use switchboard::protocol::{
+use switchboard_protocol::{
     decode_server, encode_client, ClientMessage, ErrorCode, ErrorReport, Hello, Ping, Resume,
     ServerMessage, Welcome, PROTOCOL_VERSION,
 };

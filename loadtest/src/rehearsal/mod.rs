@@ -1,9 +1,9 @@
 //! `switchboard-loadtest`: a peak-sale rehearsal over real WebSockets.
 //!
-//! A scenario file (`config/loadtest/*.toml`, loaded by `switchboard::scenario`) is drawn into a
+//! A scenario file (`config/loadtest/*.toml`, loaded by `switchboard_sim::scenario`) is drawn into a
 //! seeded plan — every customer's arrival, messages, think times and patience, every bot
 //! verdict, every agent's accept delay, handle time and disconnect — and played here in real
-//! time, by the rules of play in `switchboard::scenario` ("How a plan is played"), which the
+//! time, by the rules of play in `switchboard_sim::scenario` ("How a plan is played"), which the
 //! virtual-time simulator follows too: the two are compared on SLA attainment and mean wait.
 //!
 //! # How a run goes
@@ -44,10 +44,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use switchboard::config::{Config, ConnectorConfig};
 use switchboard::gateway::auth::{sign, Claims};
 use switchboard::gateway::unix_now;
-use switchboard::scenario::{Ending, Scenario};
+use switchboard_config::{Config, ConnectorConfig};
+use switchboard_sim::scenario::{Ending, Scenario};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
-use switchboard::config::TenantConfig;
-use switchboard::scenario::{ClassTally, Ending, Plan, Tally};
+use switchboard_config::TenantConfig;
+use switchboard_sim::scenario::{ClassTally, Ending, Plan, Tally};
 
 use super::check::CrossCheck;
 use super::measure::{Accounting, Errors, Measure, Sessions};
@@ -39,7 +39,7 @@ pub struct Setup {
     pub end_secs: f64,
 }
 
-/// One SLA class's outcome (see `switchboard::scenario::ClassTally`).
+/// One SLA class's outcome (see `switchboard_sim::scenario::ClassTally`).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Class {
     /// Target, seconds.

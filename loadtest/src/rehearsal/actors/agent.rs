@@ -7,17 +7,17 @@
 //! are withdrawn by the gateway, and closes that fall due are done as soon as it is back, if the
 //! conversation is still its own (the `resumed` message after the reconnect says which are).
 //!
-//! [`AgentGroup::accept_ms_for`]: switchboard::scenario::AgentGroup::accept_ms_for
-//! [`AgentGroup::handle_ms_for`]: switchboard::scenario::AgentGroup::handle_ms_for
+//! [`AgentGroup::accept_ms_for`]: switchboard_sim::scenario::AgentGroup::accept_ms_for
+//! [`AgentGroup::handle_ms_for`]: switchboard_sim::scenario::AgentGroup::handle_ms_for
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use switchboard::protocol::{
+use switchboard_protocol::{
     AgentMessage, AgentStatus, ClientMessage, ConversationRef, ErrorCode, ErrorReport, Offer,
     Private, ServerMessage, SetStatus,
 };
-use switchboard::scenario::AgentPlan;
+use switchboard_sim::scenario::AgentPlan;
 
 use super::{ms_ns, wire_name, Play, Rules, Schedule, Step, Turn};
 use crate::rehearsal::link::Received;

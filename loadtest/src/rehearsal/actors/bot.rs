@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use switchboard::protocol::{
+use switchboard_protocol::{
     AgentMessage, BotResult, ClientMessage, ErrorCode, ErrorReport, Private, ServerMessage,
 };
 

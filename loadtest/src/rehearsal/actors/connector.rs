@@ -1,6 +1,6 @@
 //! A connector socket and the customers the plan puts on it.
 //!
-//! Each customer follows the rules of play in `switchboard::scenario` ("How a plan is
+//! Each customer follows the rules of play in `switchboard_sim::scenario` ("How a plan is
 //! played"): the first message at `arrival_ms`; with a bot, the next one `think_ms` after each
 //! unresolved reply, a close after a resolving one, `customer_left` when out of messages;
 //! nothing while waiting for a human, and `customer_left` once `patience_ms` has passed; with a
@@ -12,12 +12,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use switchboard::protocol::{
+use switchboard_protocol::{
     AuthorRole, ClientMessage, CloseReason, ConversationRef, Customer as WireCustomer,
     CustomerMessage, ErrorCode, ErrorReport, HandoffReason, Private, ServerMessage, Tier,
     DEFAULT_LANGUAGE,
 };
-use switchboard::scenario::{CustomerPlan, Ending};
+use switchboard_sim::scenario::{CustomerPlan, Ending};
 
 use super::{ms_ns, wire_name, Play, Rules, Schedule, Step, Turn};
 use crate::rehearsal::link::{Link, Received};

@@ -18,9 +18,9 @@ pub mod connector;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use switchboard::config::TenantConfig;
-use switchboard::protocol::{ErrorReport, Offer};
-use switchboard::scenario::{AgentGroup, Plan};
+use switchboard_config::TenantConfig;
+use switchboard_protocol::{ErrorReport, Offer};
+use switchboard_sim::scenario::{AgentGroup, Plan};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
