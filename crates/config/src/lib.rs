@@ -8,8 +8,9 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -107,7 +108,7 @@ impl Config {
                 "at least one tenant is required",
             ));
         }
-        let mut ids = HashSet::new();
+        let mut ids = BTreeSet::new();
         for (i, tenant) in self.tenants.iter().enumerate() {
             let key = format!("tenants[{i}]");
             if !ids.insert(tenant.id.as_str()) {
@@ -134,8 +135,8 @@ impl Config {
                 ),
             ));
         }
-        let mut keys = HashSet::new();
-        let mut names = HashSet::new();
+        let mut keys = BTreeSet::new();
+        let mut names = BTreeSet::new();
         for (i, connector) in self.connectors.iter().enumerate() {
             let key = format!("connectors[{i}]");
             if connector.name.trim().is_empty() {
@@ -524,7 +525,7 @@ impl TenantConfig {
                 "at least one queue is required",
             ));
         }
-        let mut names = HashSet::new();
+        let mut names = BTreeSet::new();
         for (q, queue) in self.queues.iter().enumerate() {
             let qkey = format!("{key}.queues[{q}]");
             if queue.name.trim().is_empty() {

@@ -3,6 +3,7 @@
 //! plan against the pure router in virtual time and compares it with the staffing maths.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
 pub mod scenario;
 pub mod simulate;

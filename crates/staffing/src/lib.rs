@@ -120,6 +120,7 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use std::fmt;
 

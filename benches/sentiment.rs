@@ -1,6 +1,6 @@
 //! Per-message cost of the sentiment scorer and the human-request matcher.
 //!
-//! `cargo bench -p switchboard-text --bench sentiment`
+//! `cargo bench --bench sentiment`
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use switchboard_text::human_request::HumanRequestMatcher;

@@ -1,9 +1,7 @@
 //! Handoff benchmarks: what judging a customer message costs, and how long the router takes from
 //! the message that triggers a handoff to the offer to a free human.
 //!
-//! Reproduce with `cargo bench -p switchboard-router --bench handoff`; figures in `docs/performance.md`.
-// A benchmark measures wall time; the crate's ban on reading a clock is for the library.
-#![allow(clippy::disallowed_methods)]
+//! Reproduce with `cargo bench --bench handoff`; figures in `docs/performance.md`.
 
 use std::hint::black_box;
 use std::sync::Arc;

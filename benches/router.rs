@@ -4,10 +4,8 @@
 //! does per served customer in that steady state: an agent closes a conversation (the slot frees
 //! and the head of the queue is offered to the best agent), the agent accepts the offer, and a new
 //! customer arrives at the back of the queue. Commands are built before the clock starts so only
-//! `Router::apply` is measured. Reproduce with `cargo bench -p switchboard-router --bench router`; figures and method
+//! `Router::apply` is measured. Reproduce with `cargo bench --bench router`; figures and method
 //! are in `docs/performance.md`.
-// A benchmark measures wall time; the crate's ban on reading a clock is for the library.
-#![allow(clippy::disallowed_methods)]
 
 use std::collections::VecDeque;
 use std::hint::black_box;
