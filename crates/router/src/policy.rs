@@ -174,15 +174,7 @@ impl Policy {
         if negative_sentiment {
             priority += p.negative_sentiment_points;
         }
-        let class = if profile.tier.is_vip() {
-            Class::Vip
-        } else if complaint {
-            Class::Complaint
-        } else if urgent {
-            Class::Urgent
-        } else {
-            Class::Standard
-        };
+        let class = Class::of(profile.tier, intent, p);
         let lane = if profile.tier.is_vip() {
             Lane::Vip
         } else {

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use switchboard_config::SlaConfig;
+use switchboard_config::{PriorityConfig, SlaConfig};
 
 pub use switchboard_text::extract::Numbers;
 
@@ -67,6 +67,22 @@ pub enum Class {
 impl Class {
     /// All classes, for metrics and reports.
     pub const ALL: [Class; 4] = [Class::Vip, Class::Complaint, Class::Urgent, Class::Standard];
+
+    /// The class of a customer with this tier and intent under the tenant's priority rules:
+    /// VIP tier first, then complaint intents, then urgent intents. The one classification:
+    /// the router's ranking, the simulator and the load tester all call this.
+    pub fn of(tier: Tier, intent: Option<&str>, priority: &PriorityConfig) -> Class {
+        let is_in = |list: &[String]| intent.is_some_and(|i| list.iter().any(|x| x == i));
+        if tier.is_vip() {
+            Class::Vip
+        } else if is_in(&priority.complaint_intents) {
+            Class::Complaint
+        } else if is_in(&priority.urgent_intents) {
+            Class::Urgent
+        } else {
+            Class::Standard
+        }
+    }
 
     /// How fast this class must be answered under the tenant's SLA table. The one place that
     /// table is read: the router, the simulator and the reports all call this.
