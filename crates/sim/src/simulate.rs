@@ -34,7 +34,7 @@ use crate::scenario::{AgentGroup, ClassTally, Ending, Plan, Scenario, Tally};
 use switchboard_config::{ConfigError, TenantConfig};
 use switchboard_router::{
     AgentId, AgentLogin, Class, CloseReason, Command, ConnectorId, ConversationId, CustomerProfile,
-    Effect, HandoffReason, Message, Millis, QueueId, Role, Router, State, Tier,
+    Effect, HandoffReason, Message, Millis, QueueId, Role, Router, State,
 };
 use switchboard_staffing::{self as capacity, Model, StaffingInput};
 
@@ -742,7 +742,7 @@ impl<'a> Sim<'a> {
         let profile = CustomerProfile {
             customer_id: format!("customer-{i}"),
             name: None,
-            tier: p.vip_level.map_or(Tier::Standard, Tier::Vip),
+            tier: p.tier(),
             tags: Vec::new(),
             intent: p.intent.clone(),
             channel: p.channel.clone(),
@@ -955,14 +955,9 @@ impl<'a> Sim<'a> {
     }
 
     fn target_ms(&self, i: usize) -> Millis {
-        let sla = &self.tenant.sla;
-        let secs = match self.plan.customers[i].class(self.tenant) {
-            "vip" => sla.vip_secs,
-            "complaint" => sla.complaint_secs,
-            "urgent" => sla.urgent_secs,
-            _ => sla.standard_secs,
-        };
-        Millis::from(secs) * 1000
+        self.plan.customers[i]
+            .class(self.tenant)
+            .sla_ms(&self.tenant.sla)
     }
 
     fn state_changed(&mut self, now: Millis, i: usize, state: State) {
@@ -1142,8 +1137,8 @@ impl<'a> Sim<'a> {
 
     fn summary(self, scale: f64) -> Summary {
         let mut tally = Tally::default();
-        let mut waits: BTreeMap<&'static str, Vec<Millis>> = BTreeMap::new();
-        let mut left: BTreeMap<&'static str, u64> = BTreeMap::new();
+        let mut waits: BTreeMap<Class, Vec<Millis>> = BTreeMap::new();
+        let mut left: BTreeMap<Class, u64> = BTreeMap::new();
         let mut outcomes = Vec::with_capacity(self.customers.len());
         let mut dominant = vec![[0u64; Class::ALL.len()]; self.tenant.queues.len()];
         for (p, c) in self.plan.customers.iter().zip(&self.customers) {
@@ -1159,15 +1154,11 @@ impl<'a> Sim<'a> {
             }
             let queue = c.route.map(|_| usize::from(c.queue.0));
             if let Some(q) = queue {
-                let k = Class::ALL
-                    .iter()
-                    .position(|x| x.as_str() == class)
-                    .unwrap_or(Class::ALL.len() - 1);
-                dominant[q][k] += 1;
+                dominant[q][class as usize] += 1;
             }
             outcomes.push(Outcome {
                 conversation: p.conversation_id(),
-                class,
+                class: class.as_str(),
                 ending,
                 route: c.route,
                 queue: queue.map(|q| self.tenant.queues[q].name.clone()),
@@ -1176,11 +1167,11 @@ impl<'a> Sim<'a> {
         let mut classes = Vec::new();
         let mut all_waits = Vec::new();
         for class in Class::ALL {
-            let name = class.as_str();
-            if let Some(t) = tally.classes.get(name) {
-                let mut w = waits.remove(name).unwrap_or_default();
+            if let Some(t) = tally.classes.get(&class) {
+                let mut w = waits.remove(&class).unwrap_or_default();
                 all_waits.extend_from_slice(&w);
-                let l = left.get(name).copied().unwrap_or(0);
+                let l = left.get(&class).copied().unwrap_or(0);
+                let name = class.as_str();
                 classes.push(class_summary(name, Some(t.target_ms / 1000), t, l, &mut w));
             }
         }
@@ -1368,13 +1359,7 @@ impl<'a> Sim<'a> {
     }
 
     fn class_target_secs(&self, class: Class) -> u64 {
-        let sla = &self.tenant.sla;
-        u64::from(match class {
-            Class::Vip => sla.vip_secs,
-            Class::Complaint => sla.complaint_secs,
-            Class::Urgent => sla.urgent_secs,
-            Class::Standard => sla.standard_secs,
-        })
+        class.sla_ms(&self.tenant.sla) / 1000
     }
 }
 

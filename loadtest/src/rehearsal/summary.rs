@@ -173,7 +173,7 @@ impl Summary {
         server: CrossCheck,
     ) -> Summary {
         let mut tally = Tally::default();
-        let mut left: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut left: BTreeMap<_, u64> = BTreeMap::new();
         for (customer, ending) in plan.customers.iter().zip(endings) {
             let ending = ending.unwrap_or(Ending::Unfinished { waiting: false });
             let class = customer.class(tenant);
@@ -193,7 +193,7 @@ impl Summary {
                 .iter()
                 .map(|(name, t)| {
                     let left = left.get(name).copied().unwrap_or(0);
-                    (name.to_string(), Class::of(t, left))
+                    (name.as_str().to_string(), Class::of(t, left))
                 })
                 .collect(),
             total: Class::of(&tally.total(), left.values().sum()),

@@ -71,7 +71,7 @@ impl Rules {
             .plan
             .customers
             .get(index as usize)
-            .map(|c| c.class(&self.tenant));
+            .map(|c| c.class(&self.tenant).as_str());
         let class = wire_name(&context.class);
         link.shared().with(|m| {
             m.ledger.offer(
