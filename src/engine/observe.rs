@@ -252,7 +252,7 @@ impl TenantObserver {
         let stats = router.queue_stats();
         let counts = router.agent_counts();
         let secs = |ms: Millis| ms as f64 / 1000.0;
-        let available_humans = counts.by_status[0][0];
+        let available_humans = counts.available.humans;
         if available_humans > 0 {
             self.concurrency = counts.capacity as f64 / f64::from(available_humans);
         }
@@ -300,9 +300,9 @@ impl TenantObserver {
                 }
             })
             .collect();
-        for (status, gauges) in counts.by_status.iter().zip(&self.agents) {
-            gauges[0].set(i64::from(status[0]));
-            gauges[1].set(i64::from(status[1]));
+        for (status, gauges) in counts.by_presence().iter().zip(&self.agents) {
+            gauges[0].set(i64::from(status.humans));
+            gauges[1].set(i64::from(status.bots));
         }
         let utilisation = if counts.capacity > 0 {
             counts.load as f64 / counts.capacity as f64
@@ -336,10 +336,10 @@ impl TenantObserver {
             id: id.to_string(),
             queues,
             agents: AgentsView {
-                available: counts.by_status[0][0],
-                away: counts.by_status[1][0],
-                offline: counts.by_status[2][0],
-                bots: counts.by_status[0][1] + counts.by_status[1][1] + counts.by_status[2][1],
+                available: counts.available.humans,
+                away: counts.away.humans,
+                in_grace: counts.disconnected.humans,
+                bots: counts.bots(),
                 utilisation,
             },
             handoffs_5m: HandoffReason::ALL
@@ -419,8 +419,9 @@ pub struct AgentsView {
     pub available: u32,
     /// Away humans.
     pub away: u32,
-    /// Humans disconnected within their grace period.
-    pub offline: u32,
+    /// Humans disconnected within their grace period (the dashboard's key is `offline`).
+    #[serde(rename = "offline")]
+    pub in_grace: u32,
     /// Bots.
     pub bots: u32,
     /// Load ÷ capacity over available humans.

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
-use super::agents::Agent;
+use super::assignment::Agent;
 use super::timers::Timer;
 use super::types::{AgentId, AgentStatus, ConversationId, Lane, Millis, QueueId, Role, State};
 use super::{Conversation, Router};
@@ -65,20 +65,23 @@ impl Router {
     ///   them (a VIP always, anyone else while the reserve allows and no VIP waits in the queue).
     pub fn check_policy(&self) -> Result<(), String> {
         let slots = self.reference_slots();
-        for (id, agent) in &self.agents {
+        for (id, agent) in self.roster.iter() {
             let held = slots.get(id).copied().unwrap_or_default();
-            if held.load > agent.capacity && held.offers > 0 {
+            if held.load > agent.capacity() && held.offers > 0 {
                 return Err(format!(
                     "{id:?} holds {} > capacity {} and still has {} pending offer(s)",
-                    held.load, agent.capacity, held.offers
+                    held.load,
+                    agent.capacity(),
+                    held.offers
                 ));
             }
         }
         let standard_may_take = self.reference_standard_may_take(&slots);
         // Few agents are free while many wait, so the walk below stays affordable.
         let free: Vec<&Agent> = self
-            .agents
-            .values()
+            .roster
+            .iter()
+            .map(|(_, a)| a)
             .filter(|a| self.reference_free(a, &slots))
             .collect();
         let mut vip_waits = vec![false; self.policy.queues.len()];
@@ -95,17 +98,18 @@ impl Router {
                 None if c.ranking.lane == Lane::Standard && !standard_may_take => {}
                 None => {
                     let taker = free.iter().find(|a| {
-                        self.reference_serves(a, c.queue) && !self.reference_cooling(c, a.id)
+                        self.reference_serves(a, c.queue) && !self.reference_cooling(c, a.id())
                     });
                     if let Some(a) = taker {
                         return Err(format!(
                             "{id:?} waits in {:?} while {:?} has a free slot it may take",
-                            c.queue, a.id
+                            c.queue,
+                            a.id()
                         ));
                     }
                 }
                 Some(previous) => {
-                    let Some(a) = self.agents.get(&previous) else {
+                    let Some(a) = self.roster.get(&previous) else {
                         return Err(format!("{id:?} is held for {previous:?}, who left"));
                     };
                     if !self.reference_serves(a, c.queue) {
@@ -190,8 +194,8 @@ impl Router {
                 return Err(format!("{id:?} is {:?} without {what}", c.state));
             }
         }
-        for (id, a) in &self.agents {
-            if !a.connected && !has(Timer::Grace(*id, a.epoch), now + p.grace_ms) {
+        for (id, a) in self.roster.iter() {
+            if !a.connected() && !has(Timer::Grace(*id, a.epoch()), now + p.grace_ms) {
                 return Err(format!("{id:?} is disconnected without a grace timer"));
             }
         }
@@ -221,7 +225,7 @@ impl Router {
             return Ok(());
         };
         let slots = self.reference_slots();
-        let Some(a) = self.agents.get(&agent) else {
+        let Some(a) = self.roster.get(&agent) else {
             return Err(format!("{id:?} offered to unknown {agent:?}"));
         };
         if !self.reference_free(a, &slots) {
@@ -262,8 +266,8 @@ impl Router {
         }
         let refused = |x: AgentId| c.refusals.as_slice().iter().any(|r| r.agent == x);
         if refused(agent) {
-            let fresh = self.agents.values().find(|b| {
-                !refused(b.id)
+            let fresh = self.roster.iter().map(|(_, b)| b).find(|b| {
+                !refused(b.id())
                     && self.reference_free(b, &slots)
                     && self.reference_serves(b, c.queue)
             });
@@ -271,7 +275,7 @@ impl Router {
                 return Err(format!(
                     "{id:?} offered to past refuser {agent:?} while {:?}, who never refused it, \
                      has a free slot",
-                    b.id
+                    b.id()
                 ));
             }
         }
@@ -303,12 +307,12 @@ impl Router {
     /// holding more than a lowered capacity counts as full, not as taking others' slots.
     fn reference_standard_may_take(&self, slots: &FxHashMap<AgentId, Slots>) -> bool {
         let (mut capacity, mut non_vip) = (0u64, 0u64);
-        for a in self.agents.values() {
-            if a.role == Role::Human && a.connected && a.status == AgentStatus::Available {
-                capacity += u64::from(a.capacity);
+        for (_, a) in self.roster.iter() {
+            if a.role() == Role::Human && a.connected() && a.status() == AgentStatus::Available {
+                capacity += u64::from(a.capacity());
                 // Conversations kept beyond a lowered capacity take nobody else's room.
-                let held = slots.get(&a.id).map_or(0, |s| s.non_vip);
-                non_vip += u64::from(held.min(a.capacity));
+                let held = slots.get(&a.id()).map_or(0, |s| s.non_vip);
+                non_vip += u64::from(held.min(a.capacity()));
             }
         }
         let reserved = (capacity as f64 * self.policy.vip_reserved_share).floor() as u64;
@@ -317,14 +321,14 @@ impl Router {
 
     /// Connected, available and below capacity.
     fn reference_free(&self, a: &Agent, slots: &FxHashMap<AgentId, Slots>) -> bool {
-        let load = slots.get(&a.id).map_or(0, |s| s.load);
-        a.connected && a.status == AgentStatus::Available && load < a.capacity
+        let load = slots.get(&a.id()).map_or(0, |s| s.load);
+        a.connected() && a.status() == AgentStatus::Available && load < a.capacity()
     }
 
     /// A human with every skill the queue needs (bots serve no queue).
     fn reference_serves(&self, a: &Agent, queue: QueueId) -> bool {
         let needs = &self.policy.queues[usize::from(queue.0)].skills;
-        a.role == Role::Human && needs.iter().all(|s| a.skills.iter().any(|(k, _)| k == s))
+        a.role() == Role::Human && needs.iter().all(|s| a.skills().iter().any(|(k, _)| k == s))
     }
 
     /// Whether `agent` refused `c` less than the cooldown ago.

@@ -7,7 +7,7 @@
 //! no (a night shift of one). Bound: [`MAX_REFUSALS`] agents per conversation, the oldest
 //! forgotten first, and a forgotten refuser is treated as one who never refused.
 
-use super::agents::AgentIndex;
+use super::assignment::AgentIndex;
 use super::types::{AgentId, Millis};
 
 /// How many refusing agents a conversation remembers.

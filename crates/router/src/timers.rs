@@ -1,4 +1,5 @@
-//! Deadlines, fired by the router when a command's time passes them.
+//! Deadlines, fired by the router when a command's time passes them: [`Timers`] holds them and
+//! [`Router::fire_timers`] says what each does when it fires.
 //!
 //! Owner: the router. Cancelling is lazy: a timer names the epoch of the entity it was set for and
 //! is ignored if that entity has moved on. Bound: at most one live timer per conversation and per
@@ -15,7 +16,9 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-use super::types::{AgentId, ConversationId, Millis};
+use super::dispatch::mark;
+use super::types::{AgentId, CloseReason, ConversationId, Effect, Millis, State, StatusReason};
+use super::Router;
 
 /// What a deadline is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -133,6 +136,64 @@ impl Timers {
 /// steady load from shrinking and regrowing every second.
 pub fn oversized(capacity: usize, len: usize) -> bool {
     capacity > 4 * len + 1024
+}
+
+impl Router {
+    pub(crate) fn fire_timers(&mut self, out: &mut Vec<Effect>) {
+        while let Some(timer) = self.timers.pop_due(self.now) {
+            match timer {
+                Timer::OfferTimeout(agent, id, epoch) => {
+                    self.offer_timed_out(agent, id, epoch, out)
+                }
+                Timer::StickyExpire(id, epoch) => self.sticky_expired(id, epoch),
+                Timer::WrapUpEnd(id, epoch) => {
+                    let due = self
+                        .conversations
+                        .get(&id)
+                        .is_some_and(|c| c.epoch == epoch && c.state == State::WrapUp);
+                    if due {
+                        self.finish_wrap_up(id, out);
+                    }
+                }
+                Timer::Idle(id, epoch) => self.idle_check(id, epoch, out),
+                Timer::Grace(agent, epoch) => {
+                    let expired = self
+                        .roster
+                        .get(&agent)
+                        .is_some_and(|a| !a.connected() && a.epoch() == epoch);
+                    if expired {
+                        self.go_offline(agent, StatusReason::GraceExpired, out);
+                    }
+                }
+                Timer::QueueUpdates => {
+                    self.queue_updates_armed = false;
+                    self.send_queue_updates(out);
+                }
+                Timer::CooldownEnd(id) => {
+                    if let Some(c) = self.conversations.get(&id) {
+                        if c.wait_key.is_some() {
+                            mark(&mut self.dirty, c.queue);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn idle_check(&mut self, id: ConversationId, epoch: u32, out: &mut Vec<Effect>) {
+        let idle_ms = self.policy.idle_ms;
+        let last = match self.conversations.get(&id) {
+            Some(c) if c.epoch == epoch && matches!(c.state, State::Assigned | State::WithBot) => {
+                c.last_activity
+            }
+            _ => return,
+        };
+        if self.now >= last + idle_ms {
+            self.end(id, CloseReason::Idle, out);
+        } else {
+            self.timers.set(last + idle_ms, Timer::Idle(id, epoch));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -16,12 +16,23 @@ use super::types::{ConnectorId, ConversationId, Lane, Millis};
 pub struct WaitKey {
     /// VIP lane before standard.
     pub lane: Lane,
-    /// 0 for conversations taken back from an agent who left (head of their lane), 1 otherwise.
-    pub rank: u8,
-    /// Time-invariant aging key (see `Policy::age_key`): smaller first.
-    pub age: i64,
+    /// Rescued conversations first within their lane.
+    pub precedence: Precedence,
+    /// Time-invariant aging key (see `Policy::age_key`): smaller first. A sort key, not an age.
+    pub age_key: i64,
     /// Arrival order, unique per router: the final tie-break.
     pub seq: u64,
+}
+
+/// Where within its lane a conversation waits, before its aging key is compared. Derived order
+/// is service order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Precedence {
+    /// Taken back from an agent who left mid-conversation: the head of its lane, so the customer
+    /// is not sent to the back for the agent's fault.
+    Rescued,
+    /// Everyone else, in aging-key order.
+    InTurn,
 }
 
 /// A waiting conversation and what its customer was last told.
