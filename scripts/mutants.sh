@@ -11,18 +11,28 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The functions in scope inside crates/router/src/lib.rs; refusals.rs and timers.rs are taken whole.
-functions='update_agent|offer_timed_out|assign|connect|disconnect|sticky_expired'
-functions+='|hold_for_previous_agent|fire_timers|reject|accept|offer|may_take|enqueue'
+# The decision functions in scope, by name, in the files listed below; refusals.rs and timers.rs
+# are taken whole. `update_agent`'s index and reserve upkeep lives in `Roster::update`,
+# `Roster::index` and `Roster::unindex`; the agent changes the handlers make go through the
+# `Agent` and `Roster` setters named here (`connect` also through `reconnect`/`resolve_login`).
+functions='update_agent|offer_timed_out|assign|connect|reconnect|resolve_login|disconnect'
+functions+='|sticky_expired|hold_for_previous_agent|fire_timers|reject|accept|offer|may_take|enqueue'
 functions+='|dispatch_queue|dispatch|serve_sticky|note_refusal|release|finish_wrap_up'
 functions+='|set_status|holds|transfer|end|refuse_agent|give_to_bot|arrive'
-scope="crates/router/src/(refusals|timers)\\.rs|(in|replace) (Router::($functions)|Reserve::\\w+)( |\$)"
+setters='Roster::(update|index|unindex|accepted|hold_sticky|drop_sticky)'
+setters+='|Agent::(take_offer|miss_offer|reconnect|disconnect|forgive_missed_offers)'
+scope="crates/router/src/(refusals|timers)\\.rs|(in|replace) (Router::($functions)|$setters|Reserve::\\w+)( |\$)"
+files=()
+for f in assignment dispatch offers lifecycle handoff commands/agent commands/customer commands/mod \
+  refusals timers; do
+  files+=(-f "crates/router/src/$f.rs")
+done
 
 # No debug info: links in a fraction of the time. Fewer property cases: a mutant the
 # properties can see is seen within the first few dozen cases.
 export CARGO_PROFILE_DEV_DEBUG=0 CARGO_PROFILE_TEST_DEBUG=0 PROPTEST_CASES="${PROPTEST_CASES:-64}"
 
-exec cargo mutants \
-  -f crates/router/src/lib.rs -f crates/router/src/refusals.rs -f crates/router/src/timers.rs -F "$scope" \
+exec cargo mutants -p switchboard-router \
+  "${files[@]}" -F "$scope" \
   --timeout 180 --build-timeout 400 "$@" \
   -- --lib --test router_properties --test router_scenarios --test handoff_scenarios
