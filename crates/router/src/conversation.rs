@@ -18,12 +18,19 @@ use crate::waiting::{Precedence, WaitKey};
 /// A conversation the router knows about. Removed as soon as it is closed or abandoned.
 #[derive(Debug, Clone)]
 pub(crate) struct Conversation {
+    /// The connector that opened it; only it may speak for the customer.
     pub(crate) connector: ConnectorId,
+    /// Who the customer is, shared with every offer's context.
     pub(crate) profile: Arc<CustomerProfile>,
+    /// The customer id hashed for sticky routing ([`crate::sticky::customer_key`]).
     pub(crate) customer: u64,
+    /// The queue it waits in (or last waited in).
     pub(crate) queue: QueueId,
+    /// Class, lane and priority, decided when it starts waiting.
     pub(crate) ranking: Ranking,
+    /// Where it is in its lifecycle.
     pub(crate) state: State,
+    /// The agent or bot holding it (offered, assigned, with a bot, in wrap-up).
     pub(crate) agent: Option<AgentId>,
     /// When the customer started waiting; kept across rescues so SLA and order stay honest.
     pub(crate) waiting_since: Millis,
@@ -37,17 +44,23 @@ pub(crate) struct Conversation {
     pub(crate) wait_key: Option<WaitKey>,
     /// Bumped on every state change so stale timers are ignored.
     pub(crate) epoch: u32,
+    /// Agents who refused it, for the cooldown and last-resort rule.
     pub(crate) refusals: Refusals,
+    /// The previous agent a returning customer is offered to or held for.
     pub(crate) sticky_for: Option<AgentId>,
     /// The first estimate the customer was given (carried over from their `Waiter`).
     pub(crate) predicted_ms: Option<Millis>,
+    /// Whether a human has taken it once: only the first assignment ends a measured wait.
     pub(crate) answered: bool,
+    /// Recent lines, oldest first, bounded by `transcript_messages`.
     pub(crate) transcript: VecDeque<TranscriptLine>,
+    /// The last message either way, for the idle check.
     pub(crate) last_activity: Millis,
     /// Smoothed sentiment, once a customer message has been scored.
     pub(crate) sentiment: Option<f32>,
     /// Hysteresis state: below the threshold and not yet back above the recovery level.
     pub(crate) upset: bool,
+    /// Recent smoothed scores, oldest first, bounded by `trend_length`.
     pub(crate) trend: VecDeque<f32>,
     /// Bot replies marked unresolved since it last came to a bot.
     pub(crate) unresolved: u32,

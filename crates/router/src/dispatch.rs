@@ -7,8 +7,8 @@
 //! - **VIP reserve** ([`Reserve`]): of the capacity of connected, available humans,
 //!   `floor(capacity × vip.reserved_share)` slots are never taken by non-VIP conversations.
 //! - **Sticky service**: a returning customer is offered to, or held briefly for, their previous
-//!   agent ([`Router::hold_for_previous_agent`]); a held customer may skip the queue only if VIP,
-//!   or while no VIP waits there and the reserve allows ([`Router::may_take`]).
+//!   agent (`Router::hold_for_previous_agent`); a held customer may skip the queue only if VIP,
+//!   or while no VIP waits there and the reserve allows (`Router::may_take`).
 
 use crate::assignment::Agent;
 use crate::policy::Ranking;

@@ -9,20 +9,24 @@
 //! A command goes `apply` → fire due timers → the handler of its sender → the lifecycle → dispatch
 //! → position updates. To change one policy, open one file:
 //!
-//! | Policy | File |
-//! |---|---|
-//! | which queue, rank, lane, SLA class, aging; when to skip the bot | `policy.rs` ([`policy::Policy`]) |
-//! | waiting order in a queue: VIP lane, then rescued, then `age_key`, then arrival | `waiting.rs` ([`waiting::WaitKey`]) |
-//! | **agent choice**: lowest utilisation, longest since last offer, higher skill level, id | `assignment.rs` ([`assignment::assignment_order`]) |
-//! | the VIP reserve; dispatch order; sticky service (offer or hold for the previous agent) | `dispatch.rs` |
-//! | refusal cooldown and last-resort rule | `refusals.rs` |
-//! | offer, accept, reject, offer timeout, missed offers set an agent away | `offers.rs` |
-//! | bot first; handoff triggers (human request, sentiment, unresolved, rules); hand-back | `handoff.rs` |
-//! | waiting, re-ranking, ending, wrap-up, what an agent going offline leaves behind | `lifecycle.rs` |
-//! | what each command may do and its refusal codes | `commands/customer.rs`, `commands/agent.rs`, `commands/bot.rs` |
-//! | timer kinds and what each does when it fires | `timers.rs` |
-//! | estimated wait and position updates | `ewt.rs` |
-//! | who served a customer recently (sticky memory) | `sticky.rs` |
+//! - `policy.rs`: which queue, rank, lane and SLA class; aging; when to skip the bot
+//!   ([`policy::Policy`]).
+//! - `waiting.rs`: the order within a queue: VIP lane, then rescued, then `age_key`, then
+//!   arrival ([`waiting::WaitKey`]).
+//! - `assignment.rs`: **which free agent is offered first** — lowest utilisation, longest since
+//!   the last offer, higher skill level, id ([`assignment::assignment_order`]) — and the agent
+//!   index that keeps it cheap ([`assignment::Roster`]).
+//! - `dispatch.rs`: the VIP reserve, the order queues are served in, and sticky service (a
+//!   returning customer offered to, or held for, their previous agent).
+//! - `refusals.rs`: the refusal cooldown and the last-resort rule.
+//! - `offers.rs`: offer, accept, reject, offer timeout; missed offers set an agent away.
+//! - `handoff.rs`: bot first; what sends a conversation from the bot to the humans.
+//! - `lifecycle.rs`: waiting, re-ranking, ending, wrap-up, what an agent who goes offline leaves.
+//! - `commands/customer.rs`, `commands/agent.rs`, `commands/bot.rs`: what each sender may ask,
+//!   and the refusal codes when it may not.
+//! - `timers.rs`: the deadlines and what each does when it fires.
+//! - `ewt.rs`: estimated waits and the position updates customers are sent.
+//! - `sticky.rs`: who served a customer recently.
 //!
 //! Data: `conversation.rs` (a conversation's record and offer context), `table.rs` (the open
 //! conversations), `ended.rs` (recently ended ids), `types/` (ids, commands, effects, views).
@@ -112,23 +116,33 @@ impl std::fmt::Debug for Scorer {
     }
 }
 
-/// One tenant's router.
+/// One tenant's router. Owned by one thread (the tenant's shard); nothing in it is shared but
+/// the sentiment scorer, which is read-only.
 #[derive(Debug, Clone)]
 pub struct Router {
+    /// The tenant's configuration, compiled.
     policy: Policy,
+    /// Scores customer messages while a bot has the conversation or it waits.
     scorer: Scorer,
+    /// Recognises "let me talk to a person".
     human_request: HumanRequestMatcher,
+    /// Open conversations.
     conversations: Table<Conversation>,
     /// Recently ended conversations, so late commands about them say so.
     ended: RecentlyEnded,
     /// Logged-in agents with their indexes and the VIP reserve sums ([`assignment::Roster`]).
     roster: Roster,
+    /// Waiting conversations per queue, in service order; a [`QueueId`] indexes this.
     waiting: Vec<WaitingQueue>,
+    /// Recent departures per queue, for estimated waits.
     rates: Vec<ServiceRate>,
+    /// Pending deadlines.
     timers: Timers,
+    /// Who served each customer recently, for sticky routing.
     recent: RecentAgents,
     /// Set when a dispatch stopped because of the VIP reserve, so loosening it re-dispatches.
     reserve_blocked: bool,
+    /// Whether the periodic position update is pending.
     queue_updates_armed: bool,
     /// Queues to dispatch before `apply` returns.
     dirty: Vec<QueueId>,
@@ -140,7 +154,9 @@ pub struct Router {
     /// Conversations that started waiting during this command: told their position once
     /// dispatch is done, if they still wait (one offered at once never hears "you are first").
     joined: Vec<ConversationId>,
+    /// Arrivals so far: the last tie-break of the waiting order.
     seq: u64,
+    /// The latest time any command brought.
     now: Millis,
     /// The per-offer reference check, off unless a test turns it on ([`Router::audit_offers`]).
     audit: oracle::Audit,

@@ -64,6 +64,10 @@ impl Router {
         let Some(c) = self.conversations.get_mut(&id) else {
             return;
         };
+        debug_assert!(
+            c.wait_key.is_none() && c.agent.is_none(),
+            "{id:?} queued twice or while held"
+        );
         let key = WaitKey {
             lane: c.ranking.lane,
             precedence: c.precedence,

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::assignment::Agent;
 use crate::conversation::offer_context;
 use crate::timers::Timer;
 use crate::types::{
@@ -14,6 +15,12 @@ use crate::Router;
 impl Router {
     pub(crate) fn offer(&mut self, id: ConversationId, agent_id: AgentId, out: &mut Vec<Effect>) {
         self.audit_offer(id, agent_id);
+        // Every caller offers to an agent it found eligible: dispatch through the index, sticky
+        // service and a transfer after checking. A full or unavailable one here is a stale index.
+        debug_assert!(
+            self.roster.get(&agent_id).is_some_and(Agent::eligible),
+            "{id:?} offered to {agent_id:?}, who cannot take it"
+        );
         let now = self.now;
         let Some(c) = self.conversations.get_mut(&id) else {
             return;

@@ -1,5 +1,5 @@
 //! Deadlines, fired by the router when a command's time passes them: [`Timers`] holds them and
-//! [`Router::fire_timers`] says what each does when it fires.
+//! `Router::fire_timers` says what each does when it fires.
 //!
 //! Owner: the router. Cancelling is lazy: a timer names the epoch of the entity it was set for and
 //! is ignored if that entity has moved on. Bound: at most one live timer per conversation and per

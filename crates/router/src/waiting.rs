@@ -92,7 +92,10 @@ pub struct WaitingQueue {
 impl WaitingQueue {
     /// Adds a conversation.
     pub fn insert(&mut self, key: WaitKey, waiter: Waiter) {
-        if self.entries.insert(key, waiter).is_none() && key.lane == Lane::Vip {
+        let fresh = self.entries.insert(key, waiter).is_none();
+        // Keys are unique (`seq`): a repeat means a conversation was queued twice.
+        debug_assert!(fresh, "{:?} queued twice", waiter.conversation);
+        if fresh && key.lane == Lane::Vip {
             self.vip += 1;
         }
     }

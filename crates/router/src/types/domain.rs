@@ -129,7 +129,7 @@ pub enum StatusReason {
     GraceExpired,
 }
 
-/// Conversation lifecycle. Every change is reported as [`Effect::StateChanged`].
+/// Conversation lifecycle. Every change is reported as [`Effect::StateChanged`](crate::Effect::StateChanged).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum State {
     /// Being answered by a bot.
