@@ -55,7 +55,7 @@ impl Router {
 
     /// Whether a conversation of this lane may skip its queue for its previous agent: a VIP may;
     /// anyone else only while no VIP waits in that queue and the VIP reserve allows.
-    pub(crate) fn may_take(&self, lane: Lane, queue: QueueId) -> bool {
+    fn may_take(&self, lane: Lane, queue: QueueId) -> bool {
         lane == Lane::Vip
             || (self.non_vip_allowed() && self.waiting[usize::from(queue.0)].vip_len() == 0)
     }
@@ -82,7 +82,7 @@ impl Router {
         }
     }
 
-    pub(crate) fn dispatch_queue(&mut self, queue: QueueId, out: &mut Vec<Effect>) {
+    fn dispatch_queue(&mut self, queue: QueueId, out: &mut Vec<Effect>) {
         let q = usize::from(queue.0);
         let cooldown_ms = self.policy.refusal_cooldown_ms;
         loop {
@@ -165,7 +165,7 @@ impl Router {
         true
     }
 
-    pub(crate) fn serve_sticky(&mut self, agent_id: AgentId, out: &mut Vec<Effect>) {
+    fn serve_sticky(&mut self, agent_id: AgentId, out: &mut Vec<Effect>) {
         loop {
             let Some(agent) = self.roster.get(&agent_id) else {
                 return;
@@ -191,7 +191,7 @@ impl Router {
 
     /// Takes from `sticky_blocked` the agents that may now be offered a held returning customer,
     /// and forgets those that no longer hold one or cannot take one.
-    pub(crate) fn sticky_unblocked(&mut self) -> Vec<AgentId> {
+    fn sticky_unblocked(&mut self) -> Vec<AgentId> {
         let mut ready = Vec::new();
         let mut blocked = std::mem::take(&mut self.sticky_blocked);
         blocked.retain(|id| {
@@ -213,7 +213,7 @@ impl Router {
 
     /// Whether a returning customer held for `agent` may be offered to it now: it still serves
     /// their queue (a reconnect may have changed its skills) and their lane may skip the queue.
-    pub(crate) fn sticky_offerable(&self, agent: &Agent, id: ConversationId) -> bool {
+    fn sticky_offerable(&self, agent: &Agent, id: ConversationId) -> bool {
         self.conversations.get(&id).is_some_and(|c| {
             agent.level_for(c.queue).is_some() && self.may_take(c.ranking.lane, c.queue)
         })

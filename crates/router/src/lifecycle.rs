@@ -117,7 +117,7 @@ impl Router {
         self.release_slot(agent, id, vip);
     }
 
-    pub(crate) fn release_slot(&mut self, agent: AgentId, id: ConversationId, vip: bool) {
+    fn release_slot(&mut self, agent: AgentId, id: ConversationId, vip: bool) {
         self.update_agent(agent, |a| a.let_go(id, vip));
     }
 

@@ -180,7 +180,7 @@ impl Router {
         }
     }
 
-    pub(crate) fn idle_check(&mut self, id: ConversationId, epoch: u32, out: &mut Vec<Effect>) {
+    fn idle_check(&mut self, id: ConversationId, epoch: u32, out: &mut Vec<Effect>) {
         let idle_ms = self.policy.idle_ms;
         let last = match self.conversations.get(&id) {
             Some(c) if c.epoch == epoch && matches!(c.state, State::Assigned | State::WithBot) => {

@@ -109,7 +109,7 @@ impl Router {
     /// agent mid-conversation: what it accepted stays with it (and it is offered nothing until
     /// it is below the new capacity), but its pending offers beyond the new capacity, newest
     /// first, go back to their queues for someone else.
-    pub(crate) fn withdraw_offers_beyond_capacity(&mut self, id: AgentId, out: &mut Vec<Effect>) {
+    fn withdraw_offers_beyond_capacity(&mut self, id: AgentId, out: &mut Vec<Effect>) {
         loop {
             let Some(agent) = self.roster.get(&id) else {
                 return;
@@ -124,7 +124,7 @@ impl Router {
 
     /// Returning customers held for an agent whose new skills (or role) no longer serve their
     /// queue stop waiting for it and take their place in the queue.
-    pub(crate) fn release_holds_not_served(&mut self, id: AgentId) {
+    fn release_holds_not_served(&mut self, id: AgentId) {
         let Some(agent) = self.roster.get(&id) else {
             return;
         };
