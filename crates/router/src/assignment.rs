@@ -554,3 +554,51 @@ impl Router {
         Some(updated.result)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(load: u32, capacity: u32, last_offer: Millis, level: u8, agent: u32) -> AssignmentKey {
+        let mut a = Agent::new(
+            AgentId(agent),
+            Profile {
+                role: Role::Human,
+                capacity,
+                skills: Vec::new(),
+                queues: Vec::new(),
+                auto_accept: false,
+            },
+        );
+        for c in 0..load {
+            a.take(ConversationId(u64::from(c)), false, last_offer);
+        }
+        a.last_offer = last_offer;
+        a.key(level)
+    }
+
+    #[test]
+    fn the_policy_is_utilisation_then_longest_idle_then_level_then_id() {
+        let order = |a, b| assignment_order(&a, &b);
+        // Lower utilisation wins over everything after it: 1 of 4 before 1 of 2.
+        assert_eq!(
+            order(key(1, 4, 900, 1, 9), key(1, 2, 0, 10, 1)),
+            Ordering::Less
+        );
+        // Equal ratios are equal utilisation: then the longest since the last offer.
+        assert_eq!(
+            order(key(1, 2, 100, 1, 9), key(2, 4, 200, 10, 1)),
+            Ordering::Less
+        );
+        // Then the higher skill level.
+        assert_eq!(
+            order(key(0, 2, 0, 7, 9), key(0, 2, 0, 3, 1)),
+            Ordering::Less
+        );
+        // Then the lower id, so the choice never depends on anything else.
+        assert_eq!(
+            order(key(0, 2, 0, 5, 1), key(0, 2, 0, 5, 2)),
+            Ordering::Less
+        );
+    }
+}
