@@ -112,7 +112,7 @@ impl ClientMessage {
 pub struct Hello {
     /// Client sequence number.
     pub seq: u64,
-    /// Protocol version; must be [`PROTOCOL_VERSION`](super::PROTOCOL_VERSION).
+    /// Protocol version; must be [`PROTOCOL_VERSION`](crate::PROTOCOL_VERSION).
     pub protocol: u32,
     /// Client software and version, e.g. `"wechat-connector/2.3.1"`. For diagnostics only.
     pub client: String,
