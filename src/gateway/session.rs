@@ -647,15 +647,5 @@ fn close_message(why: CloseCode) -> Message {
 
 /// Close codes as bounded metric label values.
 fn close_code_label(why: CloseCode) -> &'static str {
-    match why.code() {
-        1000 => "1000",
-        1001 => "1001",
-        1002 => "1002",
-        1007 => "1007",
-        1008 => "1008",
-        1009 => "1009",
-        1011 => "1011",
-        1013 => "1013",
-        _ => "other",
-    }
+    why.label()
 }

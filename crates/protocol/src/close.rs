@@ -43,6 +43,28 @@ pub enum CloseCode {
 }
 
 impl CloseCode {
+    /// Every reason, in declaration order.
+    pub const ALL: [CloseCode; 18] = [
+        CloseCode::Bye,
+        CloseCode::Replaced,
+        CloseCode::ShuttingDown,
+        CloseCode::HeartbeatTimeout,
+        CloseCode::ProtocolError,
+        CloseCode::InvalidUtf8,
+        CloseCode::ProtocolViolation,
+        CloseCode::ErrorBudgetExceeded,
+        CloseCode::HelloDeadline,
+        CloseCode::MessageTooBig,
+        CloseCode::TenantNotServed,
+        CloseCode::ServerStopping,
+        CloseCode::UnknownTenant,
+        CloseCode::FrameTooLarge,
+        CloseCode::SocketFailed,
+        CloseCode::SlowConsumer,
+        CloseCode::WriteTimeout,
+        CloseCode::ReplayOverflow,
+    ];
+
     /// The WebSocket close code.
     pub fn code(self) -> u16 {
         match self {
@@ -60,6 +82,26 @@ impl CloseCode {
             | CloseCode::FrameTooLarge
             | CloseCode::SocketFailed => 1011,
             CloseCode::SlowConsumer | CloseCode::WriteTimeout | CloseCode::ReplayOverflow => 1013,
+        }
+    }
+
+    /// The close code as a metrics label value (`"1008"`): one per code, so a bounded set.
+    pub fn label(self) -> &'static str {
+        match self {
+            CloseCode::Bye | CloseCode::Replaced => "1000",
+            CloseCode::ShuttingDown | CloseCode::HeartbeatTimeout => "1001",
+            CloseCode::ProtocolError => "1002",
+            CloseCode::InvalidUtf8 => "1007",
+            CloseCode::ProtocolViolation
+            | CloseCode::ErrorBudgetExceeded
+            | CloseCode::HelloDeadline => "1008",
+            CloseCode::MessageTooBig => "1009",
+            CloseCode::TenantNotServed
+            | CloseCode::ServerStopping
+            | CloseCode::UnknownTenant
+            | CloseCode::FrameTooLarge
+            | CloseCode::SocketFailed => "1011",
+            CloseCode::SlowConsumer | CloseCode::WriteTimeout | CloseCode::ReplayOverflow => "1013",
         }
     }
 
@@ -84,6 +126,46 @@ impl CloseCode {
             CloseCode::SlowConsumer => "slow consumer: try again later",
             CloseCode::WriteTimeout => "write timeout: slow consumer",
             CloseCode::ReplayOverflow => "replay buffer overflow: reconnect and resume",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_label_is_the_code() {
+        for why in CloseCode::ALL {
+            assert_eq!(why.label(), why.code().to_string(), "{why:?}");
+        }
+    }
+
+    #[test]
+    fn all_lists_every_reason_once() {
+        // A new variant breaks this match until it is added to `ALL` too.
+        let position = |why: CloseCode| match why {
+            CloseCode::Bye => 0,
+            CloseCode::Replaced => 1,
+            CloseCode::ShuttingDown => 2,
+            CloseCode::HeartbeatTimeout => 3,
+            CloseCode::ProtocolError => 4,
+            CloseCode::InvalidUtf8 => 5,
+            CloseCode::ProtocolViolation => 6,
+            CloseCode::ErrorBudgetExceeded => 7,
+            CloseCode::HelloDeadline => 8,
+            CloseCode::MessageTooBig => 9,
+            CloseCode::TenantNotServed => 10,
+            CloseCode::ServerStopping => 11,
+            CloseCode::UnknownTenant => 12,
+            CloseCode::FrameTooLarge => 13,
+            CloseCode::SocketFailed => 14,
+            CloseCode::SlowConsumer => 15,
+            CloseCode::WriteTimeout => 16,
+            CloseCode::ReplayOverflow => 17,
+        };
+        for (i, why) in CloseCode::ALL.into_iter().enumerate() {
+            assert_eq!(position(why), i);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Order and logistics tracking numbers found in a transcript, for the agent's context package.
 //!
-//! Numbers are runs of ASCII letters and digits (full-width forms folded). A run counts as:
+//! Numbers are runs of ASCII letters and digits, read through [`crate::fold::fold`] (so
+//! full-width `ＳＦ１２３` is `sf123`). A run counts as:
 //! - a **tracking number** when it is 2–4 letters then 9–15 digits (`SF1234567890123`,
 //!   `YT…`, `JT…`), or 10–15 digits right after a logistics word (快递, 运单, 物流, tracking,
 //!   waybill, express);
@@ -10,6 +11,8 @@
 //! An 11-digit run starting with 1 is a mainland mobile number and never counts: phone numbers are
 //! personal data, not order data. Each list keeps the first [`MAX_NUMBERS`], in order of appearance,
 //! without repeats.
+
+use crate::fold::fold;
 
 /// Most numbers of each kind reported.
 pub const MAX_NUMBERS: usize = 10;
@@ -40,13 +43,6 @@ pub fn numbers<'a>(texts: impl IntoIterator<Item = &'a str>) -> Numbers {
     found
 }
 
-fn fold(c: char) -> char {
-    match c {
-        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-        _ => c,
-    }
-}
-
 fn scan(text: &str, found: &mut Numbers) {
     let chars: Vec<char> = text.chars().map(fold).collect();
     let mut i = 0;
@@ -60,10 +56,10 @@ fn scan(text: &str, found: &mut Numbers) {
             i += 1;
         }
         let run: String = chars[start..i].iter().collect();
+        // Already lower case: `fold` lowers letters.
         let before: String = chars[start.saturating_sub(CONTEXT_CHARS)..start]
             .iter()
-            .collect::<String>()
-            .to_lowercase();
+            .collect();
         classify(&run, &before, found);
     }
 }

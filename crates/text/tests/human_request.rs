@@ -224,3 +224,23 @@ proptest! {
         prop_assert_eq!(m.matches(&text), m.matches(&wide));
     }
 }
+
+#[test]
+fn negation_stops_at_every_clause_break() {
+    // The matcher and the sentiment scorer share one clause definition (`fold::is_clause_break`):
+    // "不要" followed by a break no longer negates the request after it.
+    let m = HumanRequestMatcher::with_defaults();
+    assert!(!m.matches("不要转人工"));
+    for text in [
+        "不要，转人工",
+        "不要。转人工",
+        "不要!转人工",
+        "不要～转人工",
+        "不要~转人工",
+        "不用﹐转人工",
+        "不要\n转人工",
+        "no need. human",
+    ] {
+        assert!(m.matches(text), "{text:?}");
+    }
+}
