@@ -16,9 +16,7 @@
 //! The shard thread never blocks on a socket and nothing holds a lock across an `.await`: the
 //! only way in is the inbox, the only way out is `try_send` on outboxes.
 
-mod admission;
 mod clock;
-mod deliver;
 pub mod observe;
 mod shard;
 
@@ -35,7 +33,6 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
-use crate::gateway::auth::Claims;
 use crate::metrics::Metrics;
 use observe::Snapshots;
 use switchboard_config::Config;
@@ -45,29 +42,7 @@ use switchboard_router::AgentStatus;
 /// Inputs a shard holds before readers must wait.
 pub const INBOX_CAPACITY: usize = 65_536;
 
-/// Who is on the other end of a connection, as authenticated before the upgrade.
-#[derive(Debug, Clone)]
-pub enum Identity {
-    /// A channel connector.
-    Connector {
-        /// Its configured name.
-        name: String,
-        /// Its tenant.
-        tenant: String,
-    },
-    /// A human agent or a bot, from its token.
-    Agent(Claims),
-}
-
-impl Identity {
-    /// The tenant it belongs to.
-    pub fn tenant(&self) -> &str {
-        match self {
-            Identity::Connector { tenant, .. } => tenant,
-            Identity::Agent(claims) => &claims.tenant,
-        }
-    }
-}
+pub use switchboard_tenant::Identity;
 
 /// Whether, and why, a connection is to be closed.
 pub type CloseOrder = Option<CloseCode>;

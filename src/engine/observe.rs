@@ -1,18 +1,24 @@
 //! What a shard tells the outside about its tenants: Prometheus children resolved once per
-//! tenant, rolling 5-minute windows, and the once-a-second snapshot the admin API and the
-//! dashboard read.
+//! tenant, rolling 5-minute windows fed by the tenant cores' observations, and the
+//! once-a-second snapshot the admin API and the dashboard read.
+//!
+//! Observations flow one way: a tenant core emits them, this module counts them. Nothing here
+//! is read back by a core, so metrics decide nothing.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
+use std::time::Instant;
 
 use parking_lot::Mutex;
 use prometheus::{Gauge, Histogram, IntCounter, IntGauge};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::metrics::Metrics;
 use switchboard_router::policy::Policy;
-use switchboard_router::{Class, HandoffReason, Millis, Router};
+use switchboard_router::{Class, ConversationId, HandoffReason, Millis, Router, State};
 use switchboard_staffing::{recommend, CapacityError, StaffingInput, MAX_AGENTS};
+use switchboard_tenant::{AdmissionRefusal, Observation};
 
 /// Seconds kept in the rolling windows.
 const WINDOW_SECS: u64 = 300;
@@ -70,39 +76,56 @@ impl<const N: usize> Rolling<N> {
 
 /// A tenant's pre-resolved metric children and rolling windows.
 pub(super) struct TenantObserver {
-    pub(super) handoffs: Vec<IntCounter>,
-    pub(super) handoff_latency: Histogram,
-    pub(super) offers_accepted: IntCounter,
-    pub(super) offers_rejected: IntCounter,
-    pub(super) offers_timeout: IntCounter,
-    pub(super) transfers: IntCounter,
-    pub(super) ewt_error: Histogram,
+    handoffs: Vec<IntCounter>,
+    handoff_latency: Histogram,
+    offers_accepted: IntCounter,
+    offers_rejected: IntCounter,
+    offers_timeout: IntCounter,
+    transfers: IntCounter,
+    ewt_error: Histogram,
     /// `[class][met, missed]`.
-    pub(super) sla: Vec<[IntCounter; 2]>,
+    sla: Vec<[IntCounter; 2]>,
     /// `[queue][class]`.
-    pub(super) wait: Vec<Vec<Histogram>>,
-    pub(super) abandoned: Vec<IntCounter>,
+    wait: Vec<Vec<Histogram>>,
+    abandoned: Vec<IntCounter>,
     waiting: Vec<[IntGauge; 2]>,
     oldest: Vec<[Gauge; 2]>,
     /// `[status][role]`.
     agents: Vec<[IntGauge; 2]>,
     utilisation: Gauge,
     /// Per queue: answers within / beyond target.
-    pub(super) answered: Vec<Rolling<2>>,
-    pub(super) handoffs_window: Rolling<6>,
-    pub(super) messages: Rolling<1>,
+    answered: Vec<Rolling<2>>,
+    handoffs_window: Rolling<6>,
+    messages: Rolling<1>,
     history: VecDeque<HistoryPoint>,
     /// Per queue: conversations reaching the human side there (each counted once).
-    pub(super) entries: Vec<Rolling<1>>,
+    entries: Vec<Rolling<1>>,
     /// Per queue: human assignments that ended, and their seconds from assignment to the end
     /// of wrap-up (how long they held a slot).
-    pub(super) handled: Vec<Rolling<2>>,
+    handled: Vec<Rolling<2>>,
     /// Per queue: answers by class, to staff each queue for the target it mostly serves.
-    pub(super) answered_by_class: Vec<Rolling<4>>,
+    answered_by_class: Vec<Rolling<4>>,
     recommended: Vec<Gauge>,
     service_level: f64,
     /// Mean capacity of the available humans when there last were some.
     concurrency: f64,
+    /// New conversations refused by admission, by [`AdmissionRefusal::ALL`].
+    refused: Vec<IntCounter>,
+    /// Conversations that reached the human side, with when an agent took them (if one holds
+    /// them now): arrivals and handle times for the staffing recommendation. Bound: the open
+    /// conversations (an entry goes when its conversation closes).
+    human_side: FxHashMap<ConversationId, Option<Millis>>,
+    /// Conversations handed off and not yet offered to a human: when the trigger arrived, by
+    /// the monotonic clock (a latency histogram, nothing else reads it). Bound: as above.
+    pending_handoffs: FxHashMap<ConversationId, Instant>,
+}
+
+/// One human assignment in `queue` ended after holding a slot `held_ms`.
+fn handled_for(handled: &mut [Rolling<2>], queue: usize, second: u64, held_ms: Millis) {
+    if let Some(window) = handled.get_mut(queue) {
+        window.add(second, 0);
+        window.add_n(second, 1, ((held_ms + 500) / 1000) as u32);
+    }
 }
 
 /// What the staffing model needs of a queue, and what it recommends.
@@ -191,14 +214,160 @@ impl TenantObserver {
                 .collect(),
             service_level,
             concurrency: 1.0,
+            // Created at zero so they are exported before the first refusal.
+            refused: AdmissionRefusal::ALL
+                .iter()
+                .map(|r| {
+                    metrics
+                        .conversations_refused
+                        .with_label_values(&[tenant, r.as_str()])
+                })
+                .collect(),
+            human_side: FxHashMap::default(),
+            pending_handoffs: FxHashMap::default(),
         }
     }
 
-    /// One human assignment in `queue` ended after holding a slot `held_ms`.
-    pub(super) fn handled_for(&mut self, queue: usize, second: u64, held_ms: Millis) {
-        if let Some(window) = self.handled.get_mut(queue) {
-            window.add(second, 0);
-            window.add_n(second, 1, ((held_ms + 500) / 1000) as u32);
+    /// Counts one observation of the tenant's core at `now` (Unix ms); `at` is when the input
+    /// that caused it was read, for the handoff latency.
+    pub(super) fn observe(&mut self, observation: Observation, now: Millis, at: Instant) {
+        let second = now / 1000;
+        match observation {
+            Observation::WaitObserved {
+                queue,
+                class,
+                predicted_ms,
+                actual_ms,
+                sla_met,
+            } => self.wait_observed(queue, class, predicted_ms, actual_ms, sla_met, second),
+            Observation::Handoff {
+                conversation,
+                reason,
+            } => {
+                let index = HandoffReason::ALL
+                    .iter()
+                    .position(|r| *r == reason)
+                    .unwrap_or(0);
+                self.handoffs[index].inc();
+                self.handoffs_window.add(second, index);
+                self.pending_handoffs.insert(conversation, at);
+            }
+            Observation::OfferedToHuman { conversation } => {
+                if let Some(triggered) = self.pending_handoffs.remove(&conversation) {
+                    self.handoff_latency
+                        .observe(triggered.elapsed().as_secs_f64());
+                }
+            }
+            Observation::StateChanged {
+                conversation,
+                state,
+                queue,
+            } => self.state_changed(conversation, state, queue, now),
+            Observation::OfferTimedOut => self.offers_timeout.inc(),
+            Observation::OfferRejected => self.offers_rejected.inc(),
+            Observation::Transferred => self.transfers.inc(),
+            Observation::ClientMessage => self.messages.add(second, 0),
+            Observation::ConversationRefused(why) => {
+                let index = AdmissionRefusal::ALL.iter().position(|r| *r == why);
+                if let Some(counter) = index.and_then(|i| self.refused.get(i)) {
+                    counter.inc();
+                }
+            }
+            // Shard-wide counters: the shard counts them.
+            Observation::Command | Observation::ProtocolError(_) => {}
+        }
+    }
+
+    fn wait_observed(
+        &mut self,
+        queue: usize,
+        class: Class,
+        predicted_ms: Option<Millis>,
+        actual_ms: Millis,
+        sla_met: bool,
+        second: u64,
+    ) {
+        let missed = usize::from(!sla_met);
+        if let Some(h) = self.wait.get(queue).and_then(|v| v.get(class as usize)) {
+            h.observe(actual_ms as f64 / 1000.0);
+        }
+        self.sla[class as usize][missed].inc();
+        if let Some(window) = self.answered_by_class.get_mut(queue) {
+            window.add(second, class as usize);
+        }
+        if let Some(window) = self.answered.get_mut(queue) {
+            window.add(second, missed);
+        }
+        if let Some(predicted) = predicted_ms {
+            self.ewt_error
+                .observe((predicted as f64 - actual_ms as f64) / 1000.0);
+        }
+    }
+
+    fn state_changed(
+        &mut self,
+        conversation: ConversationId,
+        state: State,
+        queue: usize,
+        now: Millis,
+    ) {
+        self.track_human_side(conversation, state, queue, now);
+        match state {
+            State::Assigned => self.offers_accepted.inc(),
+            State::Closed | State::Abandoned => {
+                if state == State::Abandoned {
+                    if let Some(counter) = self.abandoned.get(queue) {
+                        counter.inc();
+                    }
+                }
+                self.pending_handoffs.remove(&conversation);
+            }
+            _ => {}
+        }
+    }
+
+    /// Counts a conversation's first arrival on the human side of a queue, and how long each
+    /// human assignment held a slot (assignment to closed, abandoned or taken back).
+    fn track_human_side(
+        &mut self,
+        conversation: ConversationId,
+        state: State,
+        queue: usize,
+        now: Millis,
+    ) {
+        let second = now / 1000;
+        match state {
+            State::Waiting | State::Offered | State::Assigned => {
+                let first = !self.human_side.contains_key(&conversation);
+                let assigned_at = self.human_side.entry(conversation).or_insert(None);
+                if first {
+                    if let Some(window) = self.entries.get_mut(queue) {
+                        window.add(second, 0);
+                    }
+                }
+                if state == State::Assigned {
+                    *assigned_at = Some(now);
+                } else if let Some(since) = assigned_at.take() {
+                    handled_for(&mut self.handled, queue, second, now.saturating_sub(since));
+                }
+            }
+            State::Closed | State::Abandoned => {
+                if let Some(Some(since)) = self.human_side.remove(&conversation) {
+                    handled_for(&mut self.handled, queue, second, now.saturating_sub(since));
+                }
+            }
+            State::WithBot | State::WrapUp => {}
+        }
+    }
+
+    /// Gives back the memory a surge of conversations left behind.
+    pub(super) fn shrink(&mut self) {
+        // The slack keeps a steady load from shrinking and regrowing every second.
+        if self.human_side.capacity() > 4 * self.human_side.len() + 1024 {
+            self.human_side.shrink_to_fit();
+        }
+        if self.pending_handoffs.capacity() > 4 * self.pending_handoffs.len() + 1024 {
+            self.pending_handoffs.shrink_to_fit();
         }
     }
 
