@@ -412,7 +412,7 @@ impl Shard {
             observation => {
                 let at = self.received.unwrap_or(self.instant);
                 if let Some(tenant) = self.tenants.get_mut(t) {
-                    tenant.observer.observe(observation, self.now, at);
+                    tenant.observer.observe(observation, at);
                 }
             }
         }
@@ -510,7 +510,10 @@ impl Shard {
         for tenant in &mut self.tenants {
             tenant.observer.shrink();
             let core = &tenant.core;
-            let mut stats = tenant.observer.refresh(core.id(), core.router(), second);
+            let windows = core.windows();
+            let mut stats = tenant
+                .observer
+                .refresh(core.id(), core.router(), windows, second);
             let counts = core.session_counts();
             stats.sessions = SessionsView {
                 connected: counts.connected,

@@ -37,7 +37,7 @@ impl<F: Frame> TenantCore<F> {
                 continue;
             }
             self.current = Some((peer, seq));
-            out.push(Output::Observe(Observation::ClientMessage));
+            self.windows.message(self.now);
             let refused = match peer {
                 Peer::Connector(connector) => self.connector_message(connector, message, out),
                 Peer::Agent(agent) => self.agent_message(agent, message, out),

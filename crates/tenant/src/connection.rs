@@ -230,6 +230,7 @@ impl<F: Frame> TenantCore<F> {
 
     fn shrink(&mut self) {
         self.router.shrink();
+        self.windows.shrink();
         shrink_map(&mut self.open);
         shrink_map(&mut self.external);
         shrink_map(&mut self.recent);

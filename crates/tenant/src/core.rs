@@ -15,6 +15,7 @@ use crate::admission::Admission;
 use crate::names::{AgentInfo, Names};
 use crate::recent::{RecentIds, Side};
 use crate::session::{Peer, Sessions};
+use crate::windows::Windows;
 use crate::{ConnId, Frame, Input, Observation, Output};
 
 /// The gateway settings a tenant core obeys.
@@ -75,6 +76,8 @@ pub struct TenantCore<F> {
     pub(crate) ids: StdRng,
     /// How many draws `ids` has made (its state, for the hash).
     pub(crate) draws: u64,
+    /// Staffing and dashboard windows, fed from the effects.
+    pub(crate) windows: Windows,
     pub(crate) now: Millis,
     effects: Vec<Effect>,
 }
@@ -83,9 +86,11 @@ impl<F: Frame> TenantCore<F> {
     /// A tenant with no clients yet. `seed` fixes every id it will draw: give a fresh random
     /// one per process (ids must not repeat across restarts), the same one to replay.
     pub fn new(config: &TenantConfig, limits: CoreLimits, seed: u64) -> Self {
+        let router = Router::new(config);
         TenantCore {
             id: config.id.clone(),
-            router: Router::new(config),
+            windows: Windows::new(router.policy().queues.len()),
+            router,
             limits,
             connectors: Names::default(),
             agents: Names::default(),
@@ -259,6 +264,11 @@ impl<F: Frame> TenantCore<F> {
     /// Its router, read-only.
     pub fn router(&self) -> &Router {
         &self.router
+    }
+
+    /// Its staffing and dashboard windows.
+    pub fn windows(&self) -> &Windows {
+        &self.windows
     }
 
     /// The external id (token `sub`) of an agent ("" if unknown).

@@ -12,6 +12,7 @@ use crate::{Frame, Observation, Output, TenantCore};
 impl<F: Frame> TenantCore<F> {
     /// Turns one effect into observations, frames and bookkeeping.
     pub(crate) fn deliver(&mut self, effect: Effect, out: &mut Vec<Output<F>>) {
+        self.windows.observe(&effect, self.now);
         self.observe(&effect, out);
         match &effect {
             Effect::StateChanged {

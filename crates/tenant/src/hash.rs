@@ -41,6 +41,7 @@ impl<F: Frame> TenantCore<F> {
         self.admission.hash_into(&mut h);
         self.hash_sessions(&mut h);
         self.acks_due.hash(&mut h);
+        self.windows.hash_into(&mut h);
         hash_router(&self.router, self.external.keys().copied(), &mut h);
         h.finish()
     }

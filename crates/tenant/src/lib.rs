@@ -16,7 +16,8 @@
 //! - `core`: the state and [`TenantCore::apply`]; `client`: client messages; `connection`:
 //!   attach, detach, backpressure, expiry; `deliver`: effects to sessions and observations.
 //! - `session`: seqs, replay buffers, owed acks; `recent`: duplicate windows; `names`:
-//!   interning; `admission`: who may open a conversation; `hash`: the canonical state walk.
+//!   interning; `admission`: who may open a conversation; `windows`: five-minute windows for
+//!   staffing and the dashboard; `hash`: the canonical state walk.
 //!
 //! # Invariants this boundary holds
 //! - no clock, thread, lock, OS randomness or randomly seeded map: `clippy.toml` makes each a
@@ -43,10 +44,12 @@ mod names;
 mod outbound;
 mod recent;
 mod session;
+mod windows;
 
 pub use crate::core::{CoreLimits, SessionCounts, TenantCore};
 pub use admission::AdmissionRefusal;
 pub use identity::{Claims, Identity, Role, UnknownRole};
+pub use windows::{Windows, WINDOW_SECS};
 
 use switchboard_protocol::{ClientMessage, CloseCode, ErrorCode, Hello};
 use switchboard_router::{AgentStatus, Class, ConversationId, HandoffReason, Millis, State};
@@ -179,8 +182,6 @@ pub enum Output<F> {
 pub enum Observation {
     /// A router command was applied.
     Command,
-    /// A client message (not a ping) arrived.
-    ClientMessage,
     /// A client message was answered with an error.
     ProtocolError(ErrorCode),
     /// A new conversation was refused by admission.
