@@ -298,9 +298,12 @@ impl Shard {
         let started = Instant::now();
         let mut out = std::mem::take(&mut self.out);
         tenant.core.apply(self.now, input, &mut out);
-        let elapsed = started.elapsed();
-        if self.emit(t, &mut out) > 0 {
-            self.apply_time.observe(elapsed.as_secs_f64());
+        let elapsed = started.elapsed().as_secs_f64();
+        // The histogram is per router command (its count follows
+        // switchboard_router_commands_total): an input that applied several shares its time.
+        let commands = self.emit(t, &mut out);
+        for _ in 0..commands {
+            self.apply_time.observe(elapsed / commands as f64);
         }
         self.out = out;
     }

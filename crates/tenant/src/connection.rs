@@ -136,20 +136,7 @@ impl<F: Frame> TenantCore<F> {
             conn,
             frame: F::from(encode_server(&welcome)),
         });
-        session.sent_through = from;
-        session.lagging = false;
-        session.detached_at = None;
-        // Acks owed to the previous connection: its client resends what it did not see acked.
-        session.owed_ack = None;
-        for (seq, frame) in session.replay.iter().filter(|(seq, _)| *seq > from) {
-            session.sent_through = *seq;
-            out.push(Output::Send {
-                conn,
-                seq: *seq,
-                frame: frame.clone(),
-            });
-        }
-        session.conn = Some(conn);
+        session.start(conn, from, out);
         self.sessions.conns.insert(conn, peer);
     }
 

@@ -80,40 +80,29 @@ pub(crate) fn server_message(
     seq: u64,
     dir: &Directory<'_>,
 ) -> Option<ServerMessage> {
-    Some(match effect {
-        Effect::Offer {
-            conversation,
-            context,
-            auto_accepted,
-            ..
-        } => ServerMessage::Offer(Box::new(Offer {
-            seq,
-            conversation: conversation.0.to_string(),
-            auto_accepted: *auto_accepted,
-            expires_in_secs: (!auto_accepted)
-                .then_some((dir.policy.offer_timeout_ms / 1000) as u32),
-            context: wire_context(dir, context),
-        })),
-        Effect::OfferWithdrawn {
+    match effect {
+        Effect::ToCustomer { .. }
+        | Effect::AgentJoined { .. }
+        | Effect::QueueUpdate { .. }
+        | Effect::Handoff { .. } => to_connector(effect, seq, dir),
+        Effect::Ended {
             conversation,
             reason,
+            abandoned,
             ..
-        } => ServerMessage::OfferWithdrawn(OfferWithdrawn {
+        } => Some(ServerMessage::Closed(Closed {
             seq,
-            conversation: conversation.0.to_string(),
-            reason: wire_withdraw(*reason),
-        }),
-        Effect::ToAgent {
-            conversation,
-            message,
-            ..
-        } => ServerMessage::CustomerMessage(CustomerMessageToAgent {
-            seq,
-            conversation: conversation.0.to_string(),
-            message_id: message.id.as_deref().unwrap_or_default().to_string(),
-            text: Private(message.text.to_string()),
-            sentiment: message.sentiment,
-        }),
+            conversation: dir.shown_to(to, *conversation),
+            reason: wire_close(*reason),
+            abandoned: *abandoned,
+        })),
+        _ => to_agent(effect, seq, dir),
+    }
+}
+
+/// The messages only a connector receives; they name the connector's own conversation id.
+fn to_connector(effect: &Effect, seq: u64, dir: &Directory<'_>) -> Option<ServerMessage> {
+    Some(match effect {
         Effect::ToCustomer {
             conversation,
             from,
@@ -155,16 +144,45 @@ pub(crate) fn server_message(
             conversation: dir.external_id(*conversation),
             reason: wire_reason(*reason),
         }),
-        Effect::Ended {
+        _ => return None,
+    })
+}
+
+/// The messages only an agent receives; they name our conversation id.
+fn to_agent(effect: &Effect, seq: u64, dir: &Directory<'_>) -> Option<ServerMessage> {
+    Some(match effect {
+        Effect::Offer {
+            conversation,
+            context,
+            auto_accepted,
+            ..
+        } => ServerMessage::Offer(Box::new(Offer {
+            seq,
+            conversation: conversation.0.to_string(),
+            auto_accepted: *auto_accepted,
+            expires_in_secs: (!auto_accepted)
+                .then_some((dir.policy.offer_timeout_ms / 1000) as u32),
+            context: wire_context(dir, context),
+        })),
+        Effect::OfferWithdrawn {
             conversation,
             reason,
-            abandoned,
             ..
-        } => ServerMessage::Closed(Closed {
+        } => ServerMessage::OfferWithdrawn(OfferWithdrawn {
             seq,
-            conversation: dir.shown_to(to, *conversation),
-            reason: wire_close(*reason),
-            abandoned: *abandoned,
+            conversation: conversation.0.to_string(),
+            reason: wire_withdraw(*reason),
+        }),
+        Effect::ToAgent {
+            conversation,
+            message,
+            ..
+        } => ServerMessage::CustomerMessage(CustomerMessageToAgent {
+            seq,
+            conversation: conversation.0.to_string(),
+            message_id: message.id.as_deref().unwrap_or_default().to_string(),
+            text: Private(message.text.to_string()),
+            sentiment: message.sentiment,
         }),
         Effect::AgentStatusChanged { status, reason, .. } => ServerMessage::Status(StatusChanged {
             seq,
@@ -175,9 +193,7 @@ pub(crate) fn server_message(
             seq,
             conversations: conversations.iter().map(|c| c.0.to_string()).collect(),
         }),
-        Effect::StateChanged { .. } | Effect::WaitObserved { .. } | Effect::Refused { .. } => {
-            return None
-        }
+        _ => return None,
     })
 }
 

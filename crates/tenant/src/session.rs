@@ -97,6 +97,25 @@ impl<F: Frame> Session<F> {
         }
     }
 
+    /// Binds a new connection that has seen everything through `from`: hands it the rest of
+    /// the replay buffer, in order. Acks owed to the previous connection are not: its client
+    /// resends what it did not see acked.
+    pub(crate) fn start(&mut self, conn: ConnId, from: u64, out: &mut Vec<Output<F>>) {
+        self.sent_through = from;
+        self.lagging = false;
+        self.detached_at = None;
+        self.owed_ack = None;
+        for (seq, frame) in self.replay.iter().filter(|(seq, _)| *seq > from) {
+            self.sent_through = *seq;
+            out.push(Output::Send {
+                conn,
+                seq: *seq,
+                frame: frame.clone(),
+            });
+        }
+        self.conn = Some(conn);
+    }
+
     /// The connection could not take frame `seq`: it and what follows wait for a drain.
     pub(crate) fn stalled(&mut self, conn: ConnId, seq: u64, out: &mut Vec<Output<F>>) {
         self.sent_through = self.sent_through.min(seq.saturating_sub(1));
