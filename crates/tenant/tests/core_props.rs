@@ -323,12 +323,19 @@ impl Harness {
         // A previous connection is replaced: the core closes and forgets it.
         client.conn = Some(conn);
         client.full = false;
-        self.apply(Input::Attach {
+        let seq = client.seq;
+        let mut acks = self.apply(Input::Attach {
             conn,
             identity: identity(who),
             hello,
         });
-        self.batch_end();
+        acks.extend(self.batch_end());
+        let mine: Vec<u64> = acks
+            .iter()
+            .filter(|(c, _)| *c == conn)
+            .map(|(_, s)| *s)
+            .collect();
+        assert_eq!(mine, vec![seq], "the hello is acked once");
     }
 
     /// A client sends one frame of one message; checks it is acked exactly once.
