@@ -1,13 +1,16 @@
-//! Router shards: each on its own thread, owning some tenants' routers and their sessions.
+//! Shards: each on its own thread, owning some tenants' cores (`switchboard_tenant::TenantCore`:
+//! the router, sessions, replay buffers, acks, duplicate and staffing windows) and doing their
+//! I/O: inputs from the inbox, the clock read once per batch and passed in, outputs to
+//! outboxes and metrics. Everything a tenant decides is decided in its core.
 //!
 //! Owner and bounds, as everywhere in Switchboard:
 //! - a shard's **inbox** is a bounded crossbeam channel (`INBOX_CAPACITY`); a connection's reader
 //!   that finds it full waits (it stops reading its socket), so backpressure reaches the client
 //!   instead of memory;
 //! - a connection's **outbox** is a bounded tokio channel (`gateway.outbox_frames`) drained by its
-//!   writer task; when it is full the shard keeps the frames in the session's replay buffer and
-//!   sends them in order once it drains, and closes the connection with 1013 if it stays full for
-//!   `gateway.slow_consumer_secs`;
+//!   writer task; when it is full the shard tells the core, which keeps the frames in the
+//!   session's replay buffer and hands them out in order as the outbox drains; the shard closes
+//!   the connection with 1013 if it stays full for `gateway.slow_consumer_secs`;
 //! - a session's **replay buffer** holds its last `gateway.replay_frames` frames; past that the
 //!   oldest are dropped and the next resume is told `gap: true` (a live connection that had not
 //!   received a dropped frame yet is closed with 1013);
