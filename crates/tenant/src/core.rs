@@ -83,9 +83,10 @@ pub struct TenantCore<F> {
 }
 
 impl<F: Frame> TenantCore<F> {
-    /// A tenant with no clients yet. `seed` fixes every id it will draw: give a fresh random
+    /// A tenant with no clients yet. `seed` fixes every id it will draw (256 bits, as many as
+    /// the generator holds: session tokens are secrets): give a fresh random
     /// one per process (ids must not repeat across restarts), the same one to replay.
-    pub fn new(config: &TenantConfig, limits: CoreLimits, seed: u64) -> Self {
+    pub fn new(config: &TenantConfig, limits: CoreLimits, seed: [u8; 32]) -> Self {
         let router = Router::new(config);
         TenantCore {
             id: config.id.clone(),
@@ -102,7 +103,7 @@ impl<F: Frame> TenantCore<F> {
             acks_due: Vec::new(),
             current: None,
             admission: Admission::new(config.limits),
-            ids: StdRng::seed_from_u64(seed),
+            ids: StdRng::from_seed(seed),
             draws: 0,
             now: 0,
             effects: Vec::new(),

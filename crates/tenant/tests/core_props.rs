@@ -170,7 +170,7 @@ impl Harness {
         gateway.session_resume_secs = 120;
         let tenant = &config.tenants[0];
         Harness {
-            core: TenantCore::new(tenant, CoreLimits::of(&gateway), seed),
+            core: TenantCore::new(tenant, CoreLimits::of(&gateway), seed_of(seed)),
             now: 1_700_000_000_000,
             next_conn: 1,
             clients: (0..CLIENTS).map(|_| ClientState::default()).collect(),
@@ -476,6 +476,13 @@ impl Harness {
         self.apply(Input::Timers);
         self.apply(Input::Sweep);
     }
+}
+
+/// A generator seed from a test's seed.
+fn seed_of(seed: u64) -> [u8; 32] {
+    let mut bytes = [0; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    bytes
 }
 
 fn run(seed: u64, ops: &[Op]) -> Harness {

@@ -18,7 +18,7 @@ fn core(replay_frames: usize) -> TenantCore<String> {
     let config = Config::embedded();
     let mut gateway = config.gateway.clone();
     gateway.replay_frames = replay_frames;
-    TenantCore::new(&config.tenants[0], CoreLimits::of(&gateway), 1)
+    TenantCore::new(&config.tenants[0], CoreLimits::of(&gateway), [1; 32])
 }
 
 fn hello() -> Hello {
