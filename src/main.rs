@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{ArgGroup, Args, Parser, Subcommand};
-use switchboard::gateway::auth::{sign, Claims};
+use switchboard::gateway::auth::{sign, Claims, Role};
 use switchboard::gateway::{self, unix_now, Listeners, Stop};
 use switchboard_config::Config;
 
@@ -84,8 +85,12 @@ struct TokenArgs {
     #[arg(long, value_name = "ID")]
     tenant: Option<String>,
     /// A human agent or a bot service.
-    #[arg(long, default_value = "agent", value_parser = ["agent", "bot"])]
-    role: String,
+    #[arg(
+        long,
+        default_value = "agent",
+        value_parser = PossibleValuesParser::new(["agent", "bot"]).try_map(|r| r.parse::<Role>())
+    )]
+    role: Role,
     /// Skills as name=level pairs, level 1-10, e.g. logistics=8,refunds=5; a name without a
     /// level gets 5; an empty list gives no skills.
     #[arg(long, value_name = "LIST", default_value = "general=5")]

@@ -3,8 +3,9 @@
 //! Names are prefixed `switchboard_`, in base units, counters end in `_total`. Labels come only
 //! from bounded sets — tenant, queue, lane, class, role, reason, outcome, status, code, shard,
 //! listener, endpoint — never a conversation, customer or agent id, nor a client's address. Hot
-//! paths hold pre-resolved children (see `engine::shard::TenantMetrics` and the session tasks),
-//! so nothing hashes label values per message.
+//! paths hold pre-resolved children (see `engine::observe::TenantObserver`, which counts the
+//! tenant cores' observations, and the session tasks), so nothing hashes label values per
+//! message.
 
 use crate::gateway::auth::Endpoint;
 use crate::gateway::limits::Cap;

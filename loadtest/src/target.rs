@@ -185,7 +185,7 @@ pub fn agent_token(config: &Config, i: usize, capacity: u32) -> Result<String, S
         &Claims {
             sub: format!("bench-agent-{i}"),
             tenant: config.default_tenant().id.clone(),
-            role: "agent".into(),
+            role: switchboard::gateway::auth::Role::Agent,
             skills: [("general".to_string(), 5)].into_iter().collect(),
             capacity,
             exp: unix_now() + 6 * 3600,

@@ -32,7 +32,13 @@ impl WallClock {
 
     /// The current time in Unix milliseconds.
     pub(crate) fn now_ms(&self) -> Millis {
-        self.anchor_unix_ms + self.anchor.elapsed().as_millis() as Millis
+        self.at(Instant::now())
+    }
+
+    /// The time in Unix milliseconds at a monotonic reading, so one reading serves both the
+    /// tenant cores (Unix ms) and the latency metrics (an `Instant`).
+    pub(crate) fn at(&self, instant: Instant) -> Millis {
+        self.anchor_unix_ms + instant.saturating_duration_since(self.anchor).as_millis() as Millis
     }
 }
 

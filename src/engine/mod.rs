@@ -1,13 +1,16 @@
-//! Router shards: each on its own thread, owning some tenants' routers and their sessions.
+//! Shards: each on its own thread, owning some tenants' cores (`switchboard_tenant::TenantCore`:
+//! the router, sessions, replay buffers, acks, duplicate and staffing windows) and doing their
+//! I/O: inputs from the inbox, the clock read once per batch and passed in, outputs to
+//! outboxes and metrics. Everything a tenant decides is decided in its core.
 //!
 //! Owner and bounds, as everywhere in Switchboard:
 //! - a shard's **inbox** is a bounded crossbeam channel (`INBOX_CAPACITY`); a connection's reader
 //!   that finds it full waits (it stops reading its socket), so backpressure reaches the client
 //!   instead of memory;
 //! - a connection's **outbox** is a bounded tokio channel (`gateway.outbox_frames`) drained by its
-//!   writer task; when it is full the shard keeps the frames in the session's replay buffer and
-//!   sends them in order once it drains, and closes the connection with 1013 if it stays full for
-//!   `gateway.slow_consumer_secs`;
+//!   writer task; when it is full the shard tells the core, which keeps the frames in the
+//!   session's replay buffer and hands them out in order as the outbox drains; the shard closes
+//!   the connection with 1013 if it stays full for `gateway.slow_consumer_secs`;
 //! - a session's **replay buffer** holds its last `gateway.replay_frames` frames; past that the
 //!   oldest are dropped and the next resume is told `gap: true` (a live connection that had not
 //!   received a dropped frame yet is closed with 1013);
@@ -16,9 +19,7 @@
 //! The shard thread never blocks on a socket and nothing holds a lock across an `.await`: the
 //! only way in is the inbox, the only way out is `try_send` on outboxes.
 
-mod admission;
 mod clock;
-mod deliver;
 pub mod observe;
 mod shard;
 
@@ -35,7 +36,6 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
-use crate::gateway::auth::Claims;
 use crate::metrics::Metrics;
 use observe::Snapshots;
 use switchboard_config::Config;
@@ -45,29 +45,7 @@ use switchboard_router::AgentStatus;
 /// Inputs a shard holds before readers must wait.
 pub const INBOX_CAPACITY: usize = 65_536;
 
-/// Who is on the other end of a connection, as authenticated before the upgrade.
-#[derive(Debug, Clone)]
-pub enum Identity {
-    /// A channel connector.
-    Connector {
-        /// Its configured name.
-        name: String,
-        /// Its tenant.
-        tenant: String,
-    },
-    /// A human agent or a bot, from its token.
-    Agent(Claims),
-}
-
-impl Identity {
-    /// The tenant it belongs to.
-    pub fn tenant(&self) -> &str {
-        match self {
-            Identity::Connector { tenant, .. } => tenant,
-            Identity::Agent(claims) => &claims.tenant,
-        }
-    }
-}
+pub use switchboard_tenant::Identity;
 
 /// Whether, and why, a connection is to be closed.
 pub type CloseOrder = Option<CloseCode>;

@@ -1,108 +1,60 @@
 //! What a shard tells the outside about its tenants: Prometheus children resolved once per
-//! tenant, rolling 5-minute windows, and the once-a-second snapshot the admin API and the
-//! dashboard read.
+//! tenant, rolling 5-minute windows fed by the tenant cores' observations, and the
+//! once-a-second snapshot the admin API and the dashboard read.
+//!
+//! Observations flow one way: a tenant core emits them, this module counts them. Nothing here
+//! is read back by a core, so metrics decide nothing.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
+use std::time::Instant;
 
 use parking_lot::Mutex;
 use prometheus::{Gauge, Histogram, IntCounter, IntGauge};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::metrics::Metrics;
 use switchboard_router::policy::Policy;
-use switchboard_router::{Class, HandoffReason, Millis, Router};
+use switchboard_router::{Class, ConversationId, HandoffReason, Millis, Router, State};
 use switchboard_staffing::{recommend, CapacityError, StaffingInput, MAX_AGENTS};
+use switchboard_tenant::{AdmissionRefusal, Observation, Windows, WINDOW_SECS};
 
-/// Seconds kept in the rolling windows.
-const WINDOW_SECS: u64 = 300;
 /// One history point every this many seconds…
 const HISTORY_STEP_SECS: u64 = 5;
 /// …for this many points: ten minutes.
 const HISTORY_POINTS: usize = 120;
 
-/// Per-second buckets of `N` counts over the last five minutes.
-#[derive(Debug, Default)]
-pub(super) struct Rolling<const N: usize> {
-    buckets: VecDeque<(u64, [u32; N])>,
-}
-
-impl<const N: usize> Rolling<N> {
-    pub(super) fn add(&mut self, second: u64, index: usize) {
-        match self.buckets.back_mut() {
-            Some((s, counts)) if *s == second => counts[index] += 1,
-            _ => {
-                let mut counts = [0; N];
-                counts[index] = 1;
-                self.buckets.push_back((second, counts));
-            }
-        }
-        while self
-            .buckets
-            .front()
-            .is_some_and(|(s, _)| second.saturating_sub(*s) >= WINDOW_SECS)
-        {
-            self.buckets.pop_front();
-        }
-    }
-
-    /// Adds `n` to one count of this second.
-    pub(super) fn add_n(&mut self, second: u64, index: usize, n: u32) {
-        self.add(second, index);
-        if let Some((_, counts)) = self.buckets.back_mut() {
-            // `add` counted one.
-            counts[index] = (counts[index] - 1).saturating_add(n);
-        }
-    }
-
-    pub(super) fn sum(&self, second: u64) -> [u64; N] {
-        let mut total = [0u64; N];
-        for (s, counts) in &self.buckets {
-            if second.saturating_sub(*s) < WINDOW_SECS {
-                for (t, c) in total.iter_mut().zip(counts) {
-                    *t += u64::from(*c);
-                }
-            }
-        }
-        total
-    }
-}
-
-/// A tenant's pre-resolved metric children and rolling windows.
+/// A tenant's pre-resolved metric children and dashboard history (the rolling windows are
+/// the tenant core's: see `switchboard_tenant::Windows`).
 pub(super) struct TenantObserver {
-    pub(super) handoffs: Vec<IntCounter>,
-    pub(super) handoff_latency: Histogram,
-    pub(super) offers_accepted: IntCounter,
-    pub(super) offers_rejected: IntCounter,
-    pub(super) offers_timeout: IntCounter,
-    pub(super) transfers: IntCounter,
-    pub(super) ewt_error: Histogram,
+    handoffs: Vec<IntCounter>,
+    handoff_latency: Histogram,
+    offers_accepted: IntCounter,
+    offers_rejected: IntCounter,
+    offers_timeout: IntCounter,
+    transfers: IntCounter,
+    ewt_error: Histogram,
     /// `[class][met, missed]`.
-    pub(super) sla: Vec<[IntCounter; 2]>,
+    sla: Vec<[IntCounter; 2]>,
     /// `[queue][class]`.
-    pub(super) wait: Vec<Vec<Histogram>>,
-    pub(super) abandoned: Vec<IntCounter>,
+    wait: Vec<Vec<Histogram>>,
+    abandoned: Vec<IntCounter>,
     waiting: Vec<[IntGauge; 2]>,
     oldest: Vec<[Gauge; 2]>,
     /// `[status][role]`.
     agents: Vec<[IntGauge; 2]>,
     utilisation: Gauge,
-    /// Per queue: answers within / beyond target.
-    pub(super) answered: Vec<Rolling<2>>,
-    pub(super) handoffs_window: Rolling<6>,
-    pub(super) messages: Rolling<1>,
     history: VecDeque<HistoryPoint>,
-    /// Per queue: conversations reaching the human side there (each counted once).
-    pub(super) entries: Vec<Rolling<1>>,
-    /// Per queue: human assignments that ended, and their seconds from assignment to the end
-    /// of wrap-up (how long they held a slot).
-    pub(super) handled: Vec<Rolling<2>>,
-    /// Per queue: answers by class, to staff each queue for the target it mostly serves.
-    pub(super) answered_by_class: Vec<Rolling<4>>,
     recommended: Vec<Gauge>,
     service_level: f64,
     /// Mean capacity of the available humans when there last were some.
     concurrency: f64,
+    /// New conversations refused by admission, by [`AdmissionRefusal::ALL`].
+    refused: Vec<IntCounter>,
+    /// Conversations handed off and not yet offered to a human: when the trigger arrived, by
+    /// the monotonic clock (a latency histogram, nothing else reads it). Bound: as above.
+    pending_handoffs: FxHashMap<ConversationId, Instant>,
 }
 
 /// What the staffing model needs of a queue, and what it recommends.
@@ -178,41 +130,115 @@ impl TenantObserver {
                 })
                 .collect(),
             utilisation: metrics.utilisation.with_label_values(&[tenant]),
-            answered: queues.iter().map(|_| Rolling::default()).collect(),
-            handoffs_window: Rolling::default(),
-            messages: Rolling::default(),
             history: VecDeque::new(),
-            entries: queues.iter().map(|_| Rolling::default()).collect(),
-            handled: queues.iter().map(|_| Rolling::default()).collect(),
-            answered_by_class: queues.iter().map(|_| Rolling::default()).collect(),
             recommended: queues
                 .iter()
                 .map(|q| metrics.recommended_agents.with_label_values(&[tenant, q]))
                 .collect(),
             service_level,
             concurrency: 1.0,
+            // Created at zero so they are exported before the first refusal.
+            refused: AdmissionRefusal::ALL
+                .iter()
+                .map(|r| {
+                    metrics
+                        .conversations_refused
+                        .with_label_values(&[tenant, r.as_str()])
+                })
+                .collect(),
+            pending_handoffs: FxHashMap::default(),
         }
     }
 
-    /// One human assignment in `queue` ended after holding a slot `held_ms`.
-    pub(super) fn handled_for(&mut self, queue: usize, second: u64, held_ms: Millis) {
-        if let Some(window) = self.handled.get_mut(queue) {
-            window.add(second, 0);
-            window.add_n(second, 1, ((held_ms + 500) / 1000) as u32);
+    /// Counts one observation of the tenant's core; `at` is when the input that caused it was
+    /// read, for the handoff latency.
+    pub(super) fn observe(&mut self, observation: Observation, at: Instant) {
+        match observation {
+            Observation::WaitObserved {
+                queue,
+                class,
+                predicted_ms,
+                actual_ms,
+                sla_met,
+            } => {
+                if let Some(h) = self.wait.get(queue).and_then(|v| v.get(class as usize)) {
+                    h.observe(actual_ms as f64 / 1000.0);
+                }
+                self.sla[class as usize][usize::from(!sla_met)].inc();
+                if let Some(predicted) = predicted_ms {
+                    self.ewt_error
+                        .observe((predicted as f64 - actual_ms as f64) / 1000.0);
+                }
+            }
+            Observation::Handoff {
+                conversation,
+                reason,
+            } => {
+                let index = HandoffReason::ALL.iter().position(|r| *r == reason);
+                if let Some(counter) = index.and_then(|i| self.handoffs.get(i)) {
+                    counter.inc();
+                }
+                self.pending_handoffs.insert(conversation, at);
+            }
+            Observation::OfferedToHuman { conversation } => {
+                if let Some(triggered) = self.pending_handoffs.remove(&conversation) {
+                    self.handoff_latency
+                        .observe(triggered.elapsed().as_secs_f64());
+                }
+            }
+            Observation::StateChanged {
+                conversation,
+                state,
+                queue,
+            } => self.state_changed(conversation, state, queue),
+            Observation::OfferTimedOut => self.offers_timeout.inc(),
+            Observation::OfferRejected => self.offers_rejected.inc(),
+            Observation::Transferred => self.transfers.inc(),
+            Observation::ConversationRefused(why) => {
+                let index = AdmissionRefusal::ALL.iter().position(|r| *r == why);
+                if let Some(counter) = index.and_then(|i| self.refused.get(i)) {
+                    counter.inc();
+                }
+            }
+            // Shard-wide counters: the shard counts them.
+            Observation::Command | Observation::ProtocolError(_) => {}
+        }
+    }
+
+    fn state_changed(&mut self, conversation: ConversationId, state: State, queue: usize) {
+        match state {
+            State::Assigned => self.offers_accepted.inc(),
+            State::Closed | State::Abandoned => {
+                if state == State::Abandoned {
+                    if let Some(counter) = self.abandoned.get(queue) {
+                        counter.inc();
+                    }
+                }
+                self.pending_handoffs.remove(&conversation);
+            }
+            _ => {}
+        }
+    }
+
+    /// Gives back the memory a surge of handoffs left behind; the slack keeps a steady load
+    /// from shrinking and regrowing every second.
+    pub(super) fn shrink(&mut self) {
+        if self.pending_handoffs.capacity() > 4 * self.pending_handoffs.len() + 1024 {
+            self.pending_handoffs.shrink_to_fit();
         }
     }
 
     /// Erlang C for one queue over the last five minutes: arrivals into its human side, how long
     /// each held a slot, the connected agents' mean capacity, and the target of the class it
     /// answered most. None when customers arrived but no handle time has been seen yet.
-    fn staffing(&self, q: usize, policy: &Policy, second: u64) -> Staffing {
+    fn staffing(&self, windows: &Windows, q: usize, policy: &Policy, second: u64) -> Staffing {
         let window = (second + 1).min(WINDOW_SECS) as f64;
-        let [entries] = self.entries[q].sum(second);
-        let [handled, handle_secs] = self.handled[q].sum(second);
+        let entries = windows.entries(q, second);
+        let [handled, handle_secs] = windows.handled(q, second);
         let arrival_per_sec = entries as f64 / window;
         let mean_handle_secs =
             (handled > 0).then(|| (handle_secs as f64 / handled as f64).max(1.0));
-        let by_class = self.answered_by_class[q].sum(second);
+        let by_class = windows.answered_by_class(q, second);
         let class = Class::ALL
             .iter()
             .zip(by_class)
@@ -246,7 +272,13 @@ impl TenantObserver {
     }
 
     /// Refreshes the gauges and builds the tenant's part of the snapshot.
-    pub(super) fn refresh(&mut self, id: &str, router: &Router, second: u64) -> TenantStats {
+    pub(super) fn refresh(
+        &mut self,
+        id: &str,
+        router: &Router,
+        windows: &Windows,
+        second: u64,
+    ) -> TenantStats {
         let now = router.now();
         let policy = router.policy();
         let stats = router.queue_stats();
@@ -273,8 +305,8 @@ impl TenantObserver {
                     age.set(seconds);
                 }
                 total_waiting += u64::from(s.waiting[0] + s.waiting[1]);
-                let [met, missed] = self.answered[q].sum(second);
-                let staffing = self.staffing(q, policy, second);
+                let [met, missed] = windows.answered(q, second);
+                let staffing = self.staffing(windows, q, policy, second);
                 self.recommended[q].set(staffing.recommended.map_or(f64::NAN, f64::from));
                 QueueView {
                     name: policy.queues[q].name.clone(),
@@ -310,16 +342,9 @@ impl TenantObserver {
             0.0
         };
         self.utilisation.set(utilisation);
-        let handoffs = self.handoffs_window.sum(second);
+        let handoffs = windows.handoffs(second);
         // Messages per second over the last five seconds: steady on a big screen, yet live.
-        let recent: u64 = self
-            .messages
-            .buckets
-            .iter()
-            .filter(|(s, _)| second.saturating_sub(*s) < 5)
-            .map(|(_, c)| u64::from(c[0]))
-            .sum();
-        let messages_per_sec = recent as f64 / 5.0;
+        let messages_per_sec = windows.messages(second, 5) as f64 / 5.0;
         if second % HISTORY_STEP_SECS == 0 && self.history.back().is_none_or(|p| p.second != second)
         {
             if self.history.len() == HISTORY_POINTS {

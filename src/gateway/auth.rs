@@ -5,13 +5,12 @@
 //! `jsonwebtoken` crate, whose HMAC check is constant-time too. Nothing here logs a token or a key.
 //! docs/protocol.md ("Connecting") lists every check made here, claim by claim.
 
-use std::collections::BTreeMap;
-
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use switchboard_config::{Config, MAX_CAPACITY};
+pub use switchboard_tenant::{Claims, Role};
 
 /// Clock skew tolerated on `exp` and `nbf`: the issuer's clock and ours may disagree a little.
 pub const LEEWAY_SECS: u64 = 30;
@@ -22,31 +21,6 @@ pub const MAX_SUB_BYTES: usize = 128;
 /// Longest credential looked at, in bytes: far above any key or token we issue, and small
 /// enough that a huge one costs no parsing or hashing before it is refused.
 pub const MAX_CREDENTIAL_BYTES: usize = 4096;
-
-/// The claims of an agent or bot token.
-///
-/// Every field without a default is required: a token that lacks one is refused.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Claims {
-    /// The agent's id within the tenant.
-    pub sub: String,
-    /// The tenant whose secret signed the token.
-    pub tenant: String,
-    /// `agent` (a human) or `bot`.
-    pub role: String,
-    /// Skill name → level 1–10.
-    pub skills: BTreeMap<String, u8>,
-    /// Most conversations at once.
-    pub capacity: u32,
-    /// Expiry, seconds since the Unix epoch.
-    pub exp: u64,
-    /// Display name shown to customers, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Accept offers without an explicit `accept` (bots always do).
-    #[serde(default)]
-    pub auto_accept: bool,
-}
 
 /// Why a client was refused. Never told to the client: every refusal is the same 401.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -254,9 +228,6 @@ fn check_ranges(claims: &Claims) -> Result<(), AuthError> {
     if claims.sub.is_empty() || claims.sub.len() > MAX_SUB_BYTES {
         return Err(AuthError::InvalidClaim("sub"));
     }
-    if claims.role != "agent" && claims.role != "bot" {
-        return Err(AuthError::InvalidClaim("role"));
-    }
     if claims.capacity == 0 || claims.capacity > MAX_CAPACITY {
         return Err(AuthError::InvalidClaim("capacity"));
     }
@@ -315,7 +286,7 @@ mod tests {
         Claims {
             sub: "alice".into(),
             tenant: "default".into(),
-            role: "agent".into(),
+            role: Role::Agent,
             skills: [("general".to_string(), 7)].into_iter().collect(),
             capacity: 3,
             exp: unix_now() + 3600,
@@ -385,6 +356,16 @@ mod tests {
             verify_agent(&raw(Algorithm::HS384, &json, secret), &config),
             Err(AuthError::Algorithm)
         );
+        // A role is `agent` or `bot`: serde refuses anything else, as a mistyped claim.
+        let mut json = serde_json::to_value(claims()).expect("claims are JSON");
+        json["role"] = "admin".into();
+        assert_eq!(
+            verify_agent(&raw(Algorithm::HS256, &json, secret), &config),
+            Err(AuthError::BadClaims)
+        );
+        json["role"] = "bot".into();
+        let bot = verify_agent(&raw(Algorithm::HS256, &json, secret), &config);
+        assert_eq!(bot.map(|c| c.role), Ok(Role::Bot));
     }
 
     #[test]

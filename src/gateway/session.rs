@@ -37,7 +37,7 @@ use switchboard_protocol::{
     ProtocolError, ServerMessage, PROTOCOL_VERSION,
 };
 
-pub use crate::engine::Identity;
+pub use switchboard_tenant::Identity;
 
 type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
@@ -97,11 +97,7 @@ impl ConnMetrics {
 /// Runs a connection until either side closes it.
 pub async fn run(socket: Socket, identity: Identity, shared: Arc<Shared>) {
     let conn = shared.engine.next_conn();
-    let role = match identity {
-        Identity::Connector { .. } => "connector",
-        Identity::Agent(ref claims) if claims.role == "bot" => "bot",
-        Identity::Agent(_) => "agent",
-    };
+    let role = identity.label();
     let metrics = &shared.metrics;
     let counters = ConnMetrics {
         received: metrics.messages_received.with_label_values(&[role]),

@@ -392,7 +392,7 @@ pub fn token_for(
         &Claims {
             sub: sub.into(),
             tenant: tenant.into(),
-            role: role.into(),
+            role: role.parse().expect("a role is agent or bot"),
             skills: skills.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             capacity,
             exp: unix_now() + 3600,

@@ -356,7 +356,9 @@ impl Rehearsal {
         let claims = Claims {
             sub: sub.to_string(),
             tenant: self.rules.tenant.id.clone(),
-            role: role.to_string(),
+            role: role
+                .parse::<switchboard::gateway::auth::Role>()
+                .map_err(|e| e.to_string())?,
             skills,
             capacity,
             // The run is bounded by the plan; a day of validity covers any scenario.

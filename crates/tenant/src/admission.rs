@@ -2,13 +2,12 @@
 //! conversations, per tenant a cap on open conversations, so one connector cannot fill the
 //! tenant's memory and queues.
 //!
-//! Owner: the tenant, on its shard thread. Time is passed in (the shard clock), so admission is
+//! Owner: the tenant core. Time is passed in (the shard clock), so admission is
 //! as deterministic as the router. Bound: one entry per connector identity of the tenant, which
 //! the tenant's configuration bounds.
 
 use rustc_hash::FxHashMap;
 
-use crate::metrics::Metrics;
 use switchboard_config::LimitsConfig;
 use switchboard_router::{ConnectorId, Millis};
 
@@ -21,7 +20,7 @@ const CAP_RETRY_MS: u64 = 1000;
 
 /// Why a new conversation was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Refusal {
+pub enum AdmissionRefusal {
     /// The connector opens conversations faster than its rate.
     Rate,
     /// The connector holds its cap of open conversations.
@@ -30,30 +29,38 @@ pub(crate) enum Refusal {
     TenantCap,
 }
 
-impl Refusal {
+impl AdmissionRefusal {
     /// Every reason, so the metric's series exist from the start.
-    pub(crate) const ALL: [Refusal; 3] = [Refusal::Rate, Refusal::ConnectorCap, Refusal::TenantCap];
+    pub const ALL: [AdmissionRefusal; 3] = [
+        AdmissionRefusal::Rate,
+        AdmissionRefusal::ConnectorCap,
+        AdmissionRefusal::TenantCap,
+    ];
 
     /// Bounded metric label.
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
-            Refusal::Rate => "rate",
-            Refusal::ConnectorCap => "connector_cap",
-            Refusal::TenantCap => "tenant_cap",
+            AdmissionRefusal::Rate => "rate",
+            AdmissionRefusal::ConnectorCap => "connector_cap",
+            AdmissionRefusal::TenantCap => "tenant_cap",
         }
     }
 
     /// What the client is told.
-    pub(crate) fn explain(self) -> &'static str {
+    pub fn explain(self) -> &'static str {
         match self {
-            Refusal::Rate => "new conversations are arriving faster than your connector's rate",
-            Refusal::ConnectorCap => "your connector holds its limit of open conversations",
-            Refusal::TenantCap => "the tenant holds its limit of open conversations",
+            AdmissionRefusal::Rate => {
+                "new conversations are arriving faster than your connector's rate"
+            }
+            AdmissionRefusal::ConnectorCap => {
+                "your connector holds its limit of open conversations"
+            }
+            AdmissionRefusal::TenantCap => "the tenant holds its limit of open conversations",
         }
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Hash)]
 struct Quota {
     /// Fixed point: `TOKEN` is one conversation.
     tokens: u64,
@@ -69,14 +76,8 @@ pub(crate) struct Admission {
 }
 
 impl Admission {
-    /// Admission for a tenant; its refusal counters are created at zero so they are exported
-    /// before the first refusal.
-    pub(crate) fn new(limits: LimitsConfig, tenant: &str, metrics: &Metrics) -> Self {
-        for reason in Refusal::ALL {
-            metrics
-                .conversations_refused
-                .with_label_values(&[tenant, reason.as_str()]);
-        }
+    /// Admission for a tenant with these limits.
+    pub(crate) fn new(limits: LimitsConfig) -> Self {
         Admission {
             limits,
             connectors: FxHashMap::default(),
@@ -90,7 +91,7 @@ impl Admission {
         connector: ConnectorId,
         now: Millis,
         tenant_open: usize,
-    ) -> Result<(), (Refusal, u64)> {
+    ) -> Result<(), (AdmissionRefusal, u64)> {
         let limits = self.limits;
         let burst = u64::from(limits.new_conversations_burst) * TOKEN;
         let quota = self.connectors.entry(connector).or_insert(Quota {
@@ -104,18 +105,29 @@ impl Admission {
         quota.tokens = quota.tokens.saturating_add(gained).min(burst);
         quota.refilled_at = now;
         if tenant_open >= limits.open_conversations as usize {
-            return Err((Refusal::TenantCap, CAP_RETRY_MS));
+            return Err((AdmissionRefusal::TenantCap, CAP_RETRY_MS));
         }
         if quota.open >= limits.open_conversations_per_connector {
-            return Err((Refusal::ConnectorCap, CAP_RETRY_MS));
+            return Err((AdmissionRefusal::ConnectorCap, CAP_RETRY_MS));
         }
         if quota.tokens < TOKEN {
             let rate = u64::from(limits.new_conversations_per_sec).max(1);
-            return Err((Refusal::Rate, (TOKEN - quota.tokens).div_ceil(rate)));
+            return Err((
+                AdmissionRefusal::Rate,
+                (TOKEN - quota.tokens).div_ceil(rate),
+            ));
         }
         quota.tokens -= TOKEN;
         quota.open += 1;
         Ok(())
+    }
+
+    /// Every connector's quota in connector order, for the state hash.
+    pub(crate) fn hash_into(&self, state: &mut impl std::hash::Hasher) {
+        use std::hash::Hash;
+        let mut quotas: Vec<_> = self.connectors.iter().collect();
+        quotas.sort_unstable_by_key(|(c, _)| **c);
+        quotas.hash(state);
     }
 
     /// A conversation of `connector` ended for it: its place frees.
@@ -139,21 +151,15 @@ mod tests {
         }
     }
 
-    impl Admission {
-        fn new_for_test(limits: LimitsConfig) -> Self {
-            Admission::new(limits, "t", &Metrics::new())
-        }
-    }
-
     #[test]
     fn a_burst_then_the_rate_with_the_wait_until_the_next_token() {
-        let mut admission = Admission::new_for_test(limits(10, 3, 100, 100));
+        let mut admission = Admission::new(limits(10, 3, 100, 100));
         let c = ConnectorId(1);
         for _ in 0..3 {
             assert_eq!(admission.admit(c, 0, 0), Ok(()));
         }
-        assert_eq!(admission.admit(c, 0, 0), Err((Refusal::Rate, 100)));
-        assert_eq!(admission.admit(c, 60, 0), Err((Refusal::Rate, 40)));
+        assert_eq!(admission.admit(c, 0, 0), Err((AdmissionRefusal::Rate, 100)));
+        assert_eq!(admission.admit(c, 60, 0), Err((AdmissionRefusal::Rate, 40)));
         assert_eq!(admission.admit(c, 100, 0), Ok(()));
         // Another connector has its own bucket.
         assert_eq!(admission.admit(ConnectorId(2), 100, 0), Ok(()));
@@ -161,19 +167,19 @@ mod tests {
 
     #[test]
     fn caps_hold_until_conversations_end() {
-        let mut admission = Admission::new_for_test(limits(1000, 1000, 2, 3));
+        let mut admission = Admission::new(limits(1000, 1000, 2, 3));
         let c = ConnectorId(1);
         assert_eq!(admission.admit(c, 0, 0), Ok(()));
         assert_eq!(admission.admit(c, 0, 1), Ok(()));
         assert_eq!(
             admission.admit(c, 0, 2),
-            Err((Refusal::ConnectorCap, CAP_RETRY_MS))
+            Err((AdmissionRefusal::ConnectorCap, CAP_RETRY_MS))
         );
         admission.closed(c);
         assert_eq!(admission.admit(c, 0, 1), Ok(()));
         assert_eq!(
             admission.admit(ConnectorId(2), 0, 3),
-            Err((Refusal::TenantCap, CAP_RETRY_MS))
+            Err((AdmissionRefusal::TenantCap, CAP_RETRY_MS))
         );
     }
 }
