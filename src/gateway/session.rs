@@ -501,14 +501,14 @@ async fn write(
         .until_closed(&mut sink, &mut queued, &mut orders, heartbeat)
         .await
     {
-        Ok(sent) => close_code_label(sent),
+        Ok(sent) => sent.label(),
         Err(failure) => {
             let why = failure.close();
             close.send_replace(Some(why));
             if let WriteFailure::TooLarge = failure {
                 // The socket itself still works, so the client can be told why.
                 let _ = writer.put(&mut sink, close_message(why)).await;
-                close_code_label(why)
+                why.label()
             } else {
                 "abnormal"
             }
@@ -639,9 +639,4 @@ fn close_message(why: CloseCode) -> Message {
         code: WsCloseCode::from(why.code()),
         reason: Utf8Bytes::from_static(why.reason()),
     }))
-}
-
-/// Close codes as bounded metric label values.
-fn close_code_label(why: CloseCode) -> &'static str {
-    why.label()
 }
