@@ -71,8 +71,9 @@ impl Writer {
     /// Appends one frame and returns its seq. One `write(2)` of the whole frame, no sync: once
     /// this returns the bytes are in the kernel (a crash of the process keeps them, a crash of
     /// the machine may not until [`Writer::sync`]). When the frame does not fit the current
-    /// segment, the segment is first trimmed to its frames and fdatasynced, and the next one
-    /// created: a crash then never leaves a damaged segment with another after it.
+    /// segment, the segment is first trimmed to its frames and fdatasynced (with the directory,
+    /// if its entry is new), and the next one created: a crash then never leaves a damaged or
+    /// missing segment with another after it.
     pub fn append(&mut self, time_ms: u64, payload: &[u8]) -> Result<u64, JournalError> {
         if self.failed {
             return Err(JournalError::WriterFailed {
@@ -146,6 +147,11 @@ impl Writer {
             .set_len(self.used)
             .and_then(|()| self.file.sync_data());
         finished.map_err(io_at(&self.path))?;
+        // The finished segment's own entry must be durable before a successor can be, or a
+        // crash could leave a hole in the chain.
+        if self.dir_dirty {
+            files::sync_dir(&self.dir)?;
+        }
         let encrypted = self.cipher.is_some();
         let (file, path) = create_segment(
             &self.dir,
