@@ -43,9 +43,10 @@
 //! blocks (a full disk still fails a later write, which is fatal) but fixes the file size up
 //! front and guarantees that everything past the last frame reads as zeros, so a zeroed tail
 //! is the normal end of a segment. When a frame does not fit, the finished segment is cut to
-//! its frames and fdatasynced (with its directory entry) *before* the next is created, so damage a crash can explain is
-//! only ever in the last segment. Directories are fsynced after creating a segment, a
-//! snapshot (after its rename) and `CURRENT`.
+//! its frames and fdatasynced (with its directory entry) *before* the next is created, so
+//! damage a crash can explain is only ever in the last segment, and no segment is missing
+//! before it. Directories are fsynced after creating a segment, a snapshot (after its rename)
+//! and `CURRENT`.
 //!
 //! # Recovery
 //!
