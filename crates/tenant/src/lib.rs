@@ -26,7 +26,10 @@
 //!   lint error, and the crate denies those lints;
 //! - whether a command was refused is read from its effects ([`Effect::Refused`]), never from
 //!   metrics: [`Observation`]s are outputs, and nothing in the core reads them back;
-//! - a session's state changes only through inputs, backpressure included.
+//! - a session's state changes only through inputs, backpressure included;
+//! - an input comes back from its journal record equal to itself, and a core restored from its
+//!   snapshot has the same `state_hash` and gives the same outputs for any later inputs, ids
+//!   and session tokens included (`tests/records.rs`, `tests/snapshot_props.rs`).
 //!
 //! [`Effect::Refused`]: switchboard_router::Effect::Refused
 

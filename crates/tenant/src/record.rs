@@ -77,9 +77,9 @@ pub enum RecordError {
         found: Vec<u8>,
     },
     /// A snapshot whose body does not decode.
-    #[error("snapshot body does not decode at byte {offset}: {reason}")]
+    #[error("snapshot body (from byte {offset}) does not decode: {reason}")]
     SnapshotBody {
-        /// Where decoding stopped (after the header).
+        /// Where the body starts (after the header).
         offset: usize,
         /// The decoder's reason.
         reason: String,

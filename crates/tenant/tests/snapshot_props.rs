@@ -186,3 +186,10 @@ fn flipped_bits_in_a_snapshot_never_panic() {
         let _ = CoreSnapshot::<String>::decode(&bytes);
     }
 }
+
+/// The shell clones a core's state on its shard thread and encodes it on a helper thread.
+#[test]
+fn a_snapshot_can_be_sent_to_another_thread() {
+    fn send<T: Send + 'static>() {}
+    send::<CoreSnapshot<String>>();
+}
