@@ -14,6 +14,7 @@
 //! before the change and puts them back after it, so an entry can never go stale. Bound: one
 //! entry per eligible agent per queue it serves.
 
+use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
@@ -35,7 +36,7 @@ pub fn utilisation_key(load: u32, capacity: u32) -> u64 {
 
 /// Where an agent stands in a queue's index: a snapshot of what [`assignment_order`] compares,
 /// taken by [`Roster`] whenever the agent changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssignmentKey {
     utilisation: u64,
     last_offer: Millis,
@@ -72,7 +73,7 @@ impl PartialOrd for AssignmentKey {
 
 /// A logged-in agent or bot. Read through its getters; changed only inside [`Roster::update`]
 /// (or through the [`Roster`] methods for the fields no index reads).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Agent {
     id: AgentId,
     role: Role,
@@ -315,7 +316,7 @@ impl Agent {
 }
 
 /// Eligible agents of one queue (or the bot pool), best first.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct AgentIndex {
     entries: BTreeSet<AssignmentKey>,
 }
@@ -369,7 +370,7 @@ pub struct Updated<R> {
 }
 
 /// Every logged-in agent, with the indexes and sums that must agree with them.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Roster {
     agents: FxHashMap<AgentId, Agent>,
     /// Eligible humans per queue, best first; a [`QueueId`] indexes this.

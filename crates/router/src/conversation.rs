@@ -4,6 +4,7 @@
 //! removed as soon as it is closed or abandoned. The transcript and the sentiment trend are
 //! bounded by the tenant's `transcript_messages` and `trend_length`.
 
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -16,7 +17,7 @@ use crate::types::{
 use crate::waiting::{Precedence, WaitKey};
 
 /// A conversation the router knows about. Removed as soon as it is closed or abandoned.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Conversation {
     /// The connector that opened it; only it may speak for the customer.
     pub(crate) connector: ConnectorId,

@@ -15,10 +15,11 @@ use crate::policy::Ranking;
 use crate::timers::Timer;
 use crate::types::{AgentId, AgentStatus, ConversationId, Effect, Lane, QueueId, State};
 use crate::Router;
+use serde::{Deserialize, Serialize};
 
 /// Tenant-wide sums for the VIP reserve, over available, connected human agents. Kept by
 /// [`crate::assignment::Roster`] as agents change.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reserve {
     capacity: u64,
     non_vip: u64,

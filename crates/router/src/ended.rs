@@ -4,6 +4,7 @@
 //! Owner: the router. Bound: the tenant's [`ENDED_MEMORY`] most recently ended conversations; the
 //! oldest is forgotten first, and a forgotten id is answered as unknown.
 
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 use rustc_hash::FxHashSet;
@@ -14,7 +15,7 @@ use super::types::ConversationId;
 pub const ENDED_MEMORY: usize = 65_536;
 
 /// The most recently ended conversations.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RecentlyEnded {
     order: VecDeque<ConversationId>,
     ids: FxHashSet<ConversationId>,

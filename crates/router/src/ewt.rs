@@ -5,6 +5,7 @@
 //! measured over its last [`WINDOW`] departures *and the time since the oldest of them*, so a queue
 //! whose agents stopped taking work sees its estimate grow instead of freezing.
 
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 use super::timers::Timer;
@@ -15,7 +16,7 @@ use super::Router;
 pub const WINDOW: usize = 32;
 
 /// Recent departures from one queue.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct ServiceRate {
     departures: VecDeque<Millis>,
 }

@@ -30,6 +30,7 @@
 //!
 //! Data: `conversation.rs` (a conversation's record and offer context), `table.rs` (the open
 //! conversations), `ended.rs` (recently ended ids), `types/` (ids, commands, effects, views).
+//! Snapshots: `snapshot.rs` ([`RouterState`]: the state without what the configuration decides).
 //! Checks: `invariants.rs` (structure) and `oracle.rs` (the policies restated independently);
 //! read-only views in `views.rs`.
 //!
@@ -81,6 +82,7 @@ mod offers;
 mod oracle;
 pub mod policy;
 pub mod refusals;
+mod snapshot;
 pub mod sticky;
 pub mod table;
 pub mod timers;
@@ -100,6 +102,7 @@ use conversation::Conversation;
 use ended::RecentlyEnded;
 use ewt::ServiceRate;
 use policy::Policy;
+pub use snapshot::RouterState;
 use sticky::RecentAgents;
 use table::Table;
 use timers::Timers;

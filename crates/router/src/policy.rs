@@ -2,13 +2,14 @@
 //! rules ready to match without allocating.
 
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 
 use switchboard_config::{HandoffConfig, PriorityConfig, RouteRule, TenantConfig, TierMatch};
 
 use super::types::{Class, CustomerProfile, HandoffReason, Lane, Millis, QueueId, Tier};
 
 /// A skill, by its position in the tenant's skill table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SkillId(pub u16);
 
 /// A queue as the router sees it.
@@ -20,8 +21,17 @@ pub struct QueuePolicy {
     pub skills: Vec<SkillId>,
 }
 
+/// The parts of a policy that the router's state refers to by index (see [`Policy::layout`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layout {
+    /// Queues in configuration order: name and required skills by id.
+    pub queues: Vec<(String, Vec<u16>)>,
+    /// Skill names by id.
+    pub skills: Vec<String>,
+}
+
 /// How a conversation ranks: decided once, when it first waits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ranking {
     /// Its SLA class.
     pub class: Class,
@@ -125,6 +135,23 @@ impl Policy {
             transcript_len: timing.transcript_messages as usize,
             transcript_bytes: timing.transcript_bytes as usize,
             handoff: config.handoff.clone(),
+        }
+    }
+
+    /// What the router's stored state is indexed by: each queue's name and required skills, in
+    /// configuration order, and the skill table's names in id order. Two policies with the same
+    /// layout give every stored [`QueueId`] and [`SkillId`] the same meaning.
+    pub fn layout(&self) -> Layout {
+        let mut skills: Vec<(SkillId, &String)> =
+            self.skills.iter().map(|(n, id)| (*id, n)).collect();
+        skills.sort_unstable();
+        Layout {
+            queues: self
+                .queues
+                .iter()
+                .map(|q| (q.name.clone(), q.skills.iter().map(|s| s.0).collect()))
+                .collect(),
+            skills: skills.into_iter().map(|(_, name)| name.clone()).collect(),
         }
     }
 

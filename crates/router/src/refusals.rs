@@ -9,12 +9,13 @@
 
 use super::assignment::AgentIndex;
 use super::types::{AgentId, Millis};
+use serde::{Deserialize, Serialize};
 
 /// How many refusing agents a conversation remembers.
 pub const MAX_REFUSALS: usize = 8;
 
 /// One agent's latest refusal of a conversation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refusal {
     /// Who refused.
     pub agent: AgentId,
@@ -23,7 +24,7 @@ pub struct Refusal {
 }
 
 /// A conversation's refusals, oldest first, at most one per agent.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refusals(Vec<Refusal>);
 
 impl Refusals {

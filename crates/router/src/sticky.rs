@@ -5,6 +5,7 @@
 //! their id, never the id itself: a collision only means an unlucky customer is first offered to
 //! someone else's previous agent, which is harmless.
 
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::hash::Hasher;
 
@@ -23,7 +24,7 @@ pub fn customer_key(customer_id: &str) -> u64 {
 }
 
 /// Recently finished conversations: customer → (agent, when it ended).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct RecentAgents {
     last: FxHashMap<u64, (AgentId, Millis)>,
     order: VecDeque<(Millis, u64)>,

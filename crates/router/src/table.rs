@@ -7,11 +7,12 @@
 //! conversation — the slab never holds more than the peak number open at once.
 
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 
 use super::types::ConversationId;
 
 /// Conversations by id.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Table<V> {
     slots: FxHashMap<ConversationId, u32>,
     entries: Vec<Option<(ConversationId, V)>>,

@@ -13,6 +13,7 @@
 //! entry carries a sequence number, so equal deadlines fire in the order they were set, whichever
 //! structure holds them, and runs replay exactly.
 
+use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
@@ -21,7 +22,7 @@ use super::types::{AgentId, CloseReason, ConversationId, Effect, Millis, State, 
 use super::Router;
 
 /// What a deadline is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Timer {
     /// An offer not accepted in time. Names the agent so a stale one is recognised from the
     /// agent's short list of pending offers, without looking the conversation up.
@@ -59,7 +60,7 @@ impl Timer {
 type Entry = (Millis, u64, Timer);
 
 /// Pending deadlines.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Timers {
     fifos: [VecDeque<Entry>; KINDS],
     heap: BinaryHeap<Reverse<Entry>>,

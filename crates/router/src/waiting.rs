@@ -7,12 +7,13 @@
 //! never touches the conversation table: at 100k waiting that is the difference between a
 //! sequential scan and 100k cache misses.
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::types::{ConnectorId, ConversationId, Lane, Millis};
 
 /// Where a waiting conversation stands. Derived order is service order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct WaitKey {
     /// VIP lane before standard.
     pub lane: Lane,
@@ -26,7 +27,7 @@ pub struct WaitKey {
 
 /// Where within its lane a conversation waits, before its aging key is compared. Derived order
 /// is service order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Precedence {
     /// Taken back from an agent who left mid-conversation: the head of its lane, so the customer
     /// is not sent to the back for the agent's fault.
@@ -36,7 +37,7 @@ pub enum Precedence {
 }
 
 /// A waiting conversation and what its customer was last told.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Waiter {
     /// The conversation.
     pub conversation: ConversationId,
@@ -83,7 +84,7 @@ impl Waiter {
 }
 
 /// One queue's waiting conversations.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct WaitingQueue {
     entries: BTreeMap<WaitKey, Waiter>,
     vip: usize,

@@ -7,6 +7,7 @@
 //! the tenant's configuration bounds.
 
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 
 use switchboard_config::LimitsConfig;
 use switchboard_router::{ConnectorId, Millis};
@@ -60,8 +61,8 @@ impl AdmissionRefusal {
     }
 }
 
-#[derive(Debug, Clone, Copy, Hash)]
-struct Quota {
+#[derive(Debug, Clone, Copy, Hash, Serialize, Deserialize)]
+pub(crate) struct Quota {
     /// Fixed point: `TOKEN` is one conversation.
     tokens: u64,
     refilled_at: Millis,
@@ -82,6 +83,19 @@ impl Admission {
             limits,
             connectors: FxHashMap::default(),
         }
+    }
+
+    /// Admission with these limits and quotas from a snapshot.
+    pub(crate) fn with_quotas(
+        limits: LimitsConfig,
+        connectors: FxHashMap<ConnectorId, Quota>,
+    ) -> Self {
+        Admission { limits, connectors }
+    }
+
+    /// Every connector's quota (the state a snapshot keeps).
+    pub(crate) fn quotas(&self) -> &FxHashMap<ConnectorId, Quota> {
+        &self.connectors
     }
 
     /// Takes a place for a new conversation of `connector` at `now`, with `tenant_open`

@@ -163,6 +163,40 @@ impl<F: Frame> TenantCore<F> {
         }
     }
 
+    /// The process restarted: no connection from before exists. Every session that had one
+    /// (or lost it to `Shutdown`, which closes without detaching) is detached now, as `Detach`
+    /// would, in peer order. All are unbound before the first router command, so timers that
+    /// command fires deliver into replay buffers, never to a connection that is gone.
+    pub(crate) fn restarted(&mut self, out: &mut Vec<Output<F>>) {
+        let mut peers: Vec<Peer> = self
+            .sessions
+            .by_peer
+            .iter()
+            .filter(|(_, s)| s.conn.is_some() || s.detached_at.is_none())
+            .map(|(peer, _)| *peer)
+            .collect();
+        peers.sort_unstable();
+        let now = self.now;
+        for peer in &peers {
+            let Some(session) = self.sessions.by_peer.get_mut(peer) else {
+                continue;
+            };
+            if let Some(conn) = session.conn.take() {
+                self.sessions.conns.remove(&conn);
+                out.push(Output::Released { conn });
+            }
+            session.lagging = false;
+            session.detached_at = Some(now);
+            self.sessions.detached.push_back((now, *peer));
+        }
+        for peer in peers {
+            let Peer::Agent(agent) = peer else { continue };
+            if self.router.agent(agent).is_some_and(|a| a.connected) {
+                self.command(Command::AgentDisconnect { agent }, out);
+            }
+        }
+    }
+
     /// Records that everything up to `seq` from `peer` is processed; acked at the batch's end.
     pub(crate) fn owe_ack(&mut self, peer: Peer, seq: u64) {
         match self.acks_due.iter_mut().find(|(p, _)| *p == peer) {

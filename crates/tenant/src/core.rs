@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha12Rng;
 use rustc_hash::FxHashMap;
 use switchboard_config::{GatewayConfig, TenantConfig};
 use switchboard_protocol::CloseCode;
@@ -73,7 +73,8 @@ pub struct TenantCore<F> {
     /// Who may open a new conversation.
     pub(crate) admission: Admission,
     /// Session tokens and conversation ids: seeded once, so a replay draws the same ones.
-    pub(crate) ids: StdRng,
+    /// ChaCha12 (what `rand`'s `StdRng` is) because a snapshot can store where it stands.
+    pub(crate) ids: ChaCha12Rng,
     /// How many draws `ids` has made (its state, for the hash).
     pub(crate) draws: u64,
     /// Staffing and dashboard windows, fed from the effects.
@@ -103,7 +104,7 @@ impl<F: Frame> TenantCore<F> {
             acks_due: Vec::new(),
             current: None,
             admission: Admission::new(config.limits),
-            ids: StdRng::from_seed(seed),
+            ids: ChaCha12Rng::from_seed(seed),
             draws: 0,
             now: 0,
             effects: Vec::new(),
@@ -149,6 +150,7 @@ impl<F: Frame> TenantCore<F> {
                 out.push(Output::StatusSet(answer));
             }
             Input::Shutdown => self.shutdown(out),
+            Input::Restarted => self.restarted(out),
         }
     }
 

@@ -18,13 +18,18 @@
 //! - `session`: seqs, replay buffers, owed acks; `recent`: duplicate windows; `names`:
 //!   interning; `admission`: who may open a conversation; `windows`: five-minute windows for
 //!   staffing and the dashboard; `hash`: the canonical state walk.
+//! - `record`: [`Input::encode`] / [`Input::decode`], the journal's records; `snapshot`:
+//!   [`CoreSnapshot`], the state as data, and [`TenantCore::restore`].
 //!
 //! # Invariants this boundary holds
 //! - no clock, thread, lock, OS randomness or randomly seeded map: `clippy.toml` makes each a
 //!   lint error, and the crate denies those lints;
 //! - whether a command was refused is read from its effects ([`Effect::Refused`]), never from
 //!   metrics: [`Observation`]s are outputs, and nothing in the core reads them back;
-//! - a session's state changes only through inputs, backpressure included.
+//! - a session's state changes only through inputs, backpressure included;
+//! - an input comes back from its journal record equal to itself, and a core restored from its
+//!   snapshot has the same `state_hash` and gives the same outputs for any later inputs, ids
+//!   and session tokens included (`tests/records.rs`, `tests/snapshot_props.rs`).
 //!
 //! [`Effect::Refused`]: switchboard_router::Effect::Refused
 
@@ -43,12 +48,16 @@ mod inbound;
 mod names;
 mod outbound;
 mod recent;
+mod record;
 mod session;
+mod snapshot;
 mod windows;
 
 pub use crate::core::{CoreLimits, SessionCounts, TenantCore};
 pub use admission::AdmissionRefusal;
 pub use identity::{Claims, Identity, Role, UnknownRole};
+pub use record::RecordError;
+pub use snapshot::{CoreSnapshot, RestoreError};
 pub use windows::{Windows, WINDOW_SECS};
 
 use switchboard_protocol::{ClientMessage, CloseCode, ErrorCode, Hello};
@@ -66,7 +75,7 @@ pub trait Frame: Clone + From<String> + AsRef<str> {}
 impl<T: Clone + From<String> + AsRef<str>> Frame for T {}
 
 /// What a tenant core is asked to do.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     /// A connection finished its hello: bind it to its session (resuming if asked).
     Attach {
@@ -128,6 +137,10 @@ pub enum Input {
     },
     /// Close every connection with 1001.
     Shutdown,
+    /// The process restarted and this core was recovered: every connection bound before is
+    /// gone. Applied once, before any new connection; each is detached as [`Input::Detach`]
+    /// would (an agent's grace period and a session's resume window start now).
+    Restarted,
 }
 
 /// What a tenant core asks of its shell.

@@ -5,10 +5,11 @@
 //! to the tenant since start (identities are configuration or signed tokens, not client input).
 
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 use switchboard_router::AgentLogin;
 
 /// Interns external names to the router's small ids, both ways; ids are dense, in first-seen order.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub(crate) struct Names {
     ids: FxHashMap<String, u32>,
     names: Vec<String>,
@@ -41,7 +42,7 @@ impl Names {
 }
 
 /// What the core knows of an agent beyond the router: its name and what it logged in with.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct AgentInfo {
     pub(crate) display_name: Option<String>,
     pub(crate) login: AgentLogin,

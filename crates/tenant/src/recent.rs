@@ -1,5 +1,6 @@
 //! Duplicate windows: the last message ids each side of an open conversation sent.
 
+use serde::{Deserialize, Serialize};
 use std::hash::Hasher;
 
 use rustc_hash::FxHasher;
@@ -19,7 +20,7 @@ pub(crate) enum Side {
 /// The last [`RECENT_IDS`] message ids of each side of one open conversation, as 64-bit hashes:
 /// a false "duplicate" needs a collision among 16 ids (odds about 1 in 10^18). FxHasher has a
 /// fixed seed, so the same id has the same key in every run (and in a replay).
-#[derive(Debug, Default, Hash)]
+#[derive(Debug, Default, Clone, Hash, Serialize, Deserialize)]
 pub(crate) struct RecentIds {
     ids: [[u64; RECENT_IDS]; 2],
     /// How many ids each side has sent; the next one overwrites slot `count % RECENT_IDS`.

@@ -10,6 +10,7 @@
 //! they were written; the shell reports the exceptions as inputs (`Stalled`, `AckStalled`), so
 //! a session's state stays a function of the core's inputs.
 
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
@@ -19,17 +20,19 @@ use switchboard_router::{AgentId, ConnectorId, Millis};
 use crate::{ConnId, Frame, Output};
 
 /// A client of a tenant: who a session belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub(crate) enum Peer {
     Connector(ConnectorId),
     Agent(AgentId),
 }
 
 /// What outlives a connection: its sequence and its replay buffer.
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(bound(serialize = "F: AsRef<str>", deserialize = "F: From<String>"))]
 pub(crate) struct Session<F> {
     pub(crate) token: String,
     pub(crate) next_seq: u64,
+    #[serde(with = "crate::snapshot::frames")]
     pub(crate) replay: VecDeque<(u64, F)>,
     /// Highest seq dropped from the replay buffer.
     pub(crate) dropped_through: u64,
@@ -170,7 +173,8 @@ pub(crate) fn ack_frame<F: Frame>(seq: u64) -> F {
 }
 
 /// Every session of a tenant, the connections bound to them, and the detaches in time order.
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(bound(serialize = "F: AsRef<str>", deserialize = "F: From<String>"))]
 pub(crate) struct Sessions<F> {
     pub(crate) by_peer: FxHashMap<Peer, Session<F>>,
     pub(crate) conns: FxHashMap<ConnId, Peer>,

@@ -7,6 +7,7 @@
 //! than [`WINDOW_SECS`]; `human_side` holds the conversations open on the human side (an entry
 //! goes when its conversation ends).
 
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 
@@ -17,7 +18,12 @@ use switchboard_router::{ConversationId, Effect, HandoffReason, Millis, State};
 pub const WINDOW_SECS: u64 = 300;
 
 /// Per-second buckets of `N` counts over the last [`WINDOW_SECS`].
-#[derive(Debug, Default, Hash)]
+#[derive(Debug, Default, Hash, Clone, Serialize, Deserialize)]
+// serde implements arrays for each length, not for a const parameter: bound at each use.
+#[serde(bound(
+    serialize = "[u32; N]: Serialize",
+    deserialize = "[u32; N]: Deserialize<'de>"
+))]
 struct Rolling<const N: usize> {
     buckets: VecDeque<(u64, [u32; N])>,
 }
@@ -65,7 +71,7 @@ impl<const N: usize> Rolling<N> {
 }
 
 /// A tenant's windows.
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Windows {
     /// Per queue: answers within / beyond target.
     answered: Vec<Rolling<2>>,

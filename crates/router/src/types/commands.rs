@@ -1,5 +1,6 @@
 //! Commands in: everything the router reacts to, and the data they carry.
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
 
@@ -7,7 +8,7 @@ use super::domain::{AgentStatus, Role, StatusReason, Tier};
 use super::ids::{AgentId, ConnectorId, ConversationId, Millis};
 
 /// What the customer is and wants, as the connector describes them.
-#[derive(Clone, PartialEq)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomerProfile {
     /// The connector's customer id. Personal data: never logged, masked in `Debug`.
     pub customer_id: String,
@@ -126,7 +127,7 @@ impl ProfileUpdate {
 }
 
 /// One chat message as the router carries it. The text is shared, never copied.
-#[derive(Clone, PartialEq)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     /// Message body. Personal data: never logged, omitted from `Debug`.
     pub text: Arc<str>,
@@ -158,7 +159,7 @@ impl fmt::Debug for Message {
 }
 
 /// Who wrote a transcript line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Speaker {
     /// The customer.
     Customer,
@@ -169,7 +170,7 @@ pub enum Speaker {
 }
 
 /// One line of a conversation's bounded transcript.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TranscriptLine {
     /// When the router saw it.
     pub at: Millis,
@@ -197,7 +198,7 @@ pub enum TransferTarget {
 }
 
 /// What an agent or bot declares when it logs in.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentLogin {
     /// Human or bot.
     pub role: Role,

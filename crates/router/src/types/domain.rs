@@ -1,11 +1,12 @@
 //! The small closed vocabularies: tiers, lanes, classes, roles, statuses, states and reasons.
 
+use serde::{Deserialize, Serialize};
 use switchboard_config::{PriorityConfig, SlaConfig};
 
 use super::ids::Millis;
 
 /// A customer's tier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Tier {
     /// No VIP level.
     Standard,
@@ -21,7 +22,7 @@ impl Tier {
 }
 
 /// Waiting lanes, served strictly in this order within a queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Lane {
     /// VIP customers.
     Vip = 0,
@@ -30,7 +31,7 @@ pub enum Lane {
 }
 
 /// Service class: decides the SLA target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Class {
     /// VIP customers (60 s by default).
     Vip,
@@ -86,7 +87,7 @@ impl Class {
 }
 
 /// Who an agent connection is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Role {
     /// A human agent.
     Human,
@@ -95,7 +96,7 @@ pub enum Role {
 }
 
 /// Whether an agent takes new conversations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum AgentStatus {
     /// Takes new offers while below capacity.
     Available,
@@ -117,7 +118,7 @@ impl AgentStatus {
 }
 
 /// Why an agent's status changed, when the router changed it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum StatusReason {
     /// The agent asked for it.
     Requested,
@@ -130,7 +131,7 @@ pub enum StatusReason {
 }
 
 /// Conversation lifecycle. Every change is reported as [`Effect::StateChanged`](crate::Effect::StateChanged).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum State {
     /// Being answered by a bot.
     WithBot,
@@ -169,7 +170,7 @@ impl State {
 }
 
 /// Why a conversation went from the bot (or past it) to the human queue. Each is reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum HandoffReason {
     /// The customer asked for a human.
     CustomerRequest,
@@ -210,7 +211,7 @@ impl HandoffReason {
 }
 
 /// Who or what ended a conversation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CloseReason {
     /// The serving agent closed it.
     Agent,

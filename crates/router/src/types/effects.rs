@@ -1,5 +1,6 @@
 //! Effects out: everything the router asks the outside world to do or know.
 
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use super::commands::{CustomerProfile, Message, Speaker, TranscriptLine};
@@ -96,7 +97,7 @@ pub struct OfferContext {
 }
 
 /// What the human taking over from a bot needs to know.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HandoffContext {
     /// The trigger.
     pub reason: HandoffReason,
