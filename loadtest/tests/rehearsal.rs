@@ -25,6 +25,9 @@ async fn the_smoke_scenario_plays_in_process_and_accounts_for_everything() {
     let rehearsal = Rehearsal::prepare(Options {
         scenario,
         spawn: true,
+        spawn_process: None,
+        kill9_at: Vec::new(),
+        data_dir: true,
         url: None,
         admin: None,
         scale: 1.0,

@@ -8,12 +8,8 @@
 //! that serves other clients too the deltas include their traffic: the comparison is exact only
 //! for a gateway of our own (`--spawn`).
 
-use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
-
 use serde::Serialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use std::collections::{BTreeMap, HashMap};
 
 use super::measure::{Role, Traffic};
 
@@ -21,46 +17,12 @@ use super::measure::{Role, Traffic};
 /// `switchboard_messages_sent_total{role="agent"}`.
 pub type Samples = HashMap<String, f64>;
 
-/// Most bytes read from `/metrics`.
-const MAX_BODY: u64 = 16 << 20;
-
 /// Reads `/metrics` from `http://HOST:PORT`.
 pub async fn scrape(admin: &str) -> Result<Samples, String> {
-    let host = admin
-        .strip_prefix("http://")
-        .unwrap_or(admin)
-        .split('/')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let fetch = async {
-        let mut stream = TcpStream::connect(&host)
-            .await
-            .map_err(|e| format!("cannot connect to {host}: {e}"))?;
-        let request = format!("GET /metrics HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .map_err(|e| format!("cannot ask {host}: {e}"))?;
-        let mut response = Vec::new();
-        stream
-            .take(MAX_BODY)
-            .read_to_end(&mut response)
-            .await
-            .map_err(|e| format!("cannot read {host}: {e}"))?;
-        Ok::<_, String>(String::from_utf8_lossy(&response).into_owned())
-    };
-    let response = tokio::time::timeout(Duration::from_secs(5), fetch)
-        .await
-        .map_err(|_| format!("{host}/metrics did not answer within 5 s"))??;
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| format!("{host}/metrics: not an HTTP response"))?;
-    if head.split_whitespace().nth(1) != Some("200") {
-        let status = head.lines().next().unwrap_or_default();
-        return Err(format!("{host}/metrics answered {status}"));
+    match super::http::get(admin, "/metrics", None).await? {
+        (200, body) => Ok(parse(&body)),
+        (status, _) => Err(format!("{admin}/metrics answered {status}")),
     }
-    Ok(parse(body))
 }
 
 /// Parses Prometheus text: `name{labels} value` lines; comments and anything else skipped.

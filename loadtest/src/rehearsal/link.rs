@@ -30,6 +30,10 @@ const MAX_PENDING: usize = 65_536;
 /// How long a planned close may take before the socket is simply dropped.
 const CLOSE_NS: u64 = 2_000_000_000;
 
+/// Longest a reconnect waits while clients are held back (a crash check reading the restarted
+/// gateway takes a fraction of this; whoever holds always releases, this only bounds a bug).
+const HOLD: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A message sent and not yet acked.
 #[derive(Debug)]
 struct Pending {
@@ -37,6 +41,9 @@ struct Pending {
     refused: Option<ErrorCode>,
     /// Sent again after a reconnect: a refusal then is the protocol's expected answer.
     resent: bool,
+    /// Written to a socket at least once (a message queued while disconnected is not, until
+    /// the reconnect).
+    written: bool,
 }
 
 /// A server message, in server `seq` order, each once.
@@ -146,9 +153,18 @@ impl Link {
     }
 
     /// Connects and says `hello`, resuming the previous session if there was one; messages not
-    /// acked on the previous connection are sent again with new seqs, as the protocol asks.
+    /// acked on the previous connection (and those queued while disconnected) are sent with new
+    /// seqs, as the protocol asks. Waits first while clients are held back.
     pub async fn open(&mut self) -> Result<(), String> {
+        if tokio::time::timeout(HOLD, self.shared.held_back())
+            .await
+            .is_err()
+        {
+            self.unexpected(format!("held back for more than {HOLD:?}"));
+        }
         self.dropped_on_purpose = false;
+        // Whatever was queued for the old socket is in `pending` or was a ping: hello first.
+        self.frames.clear();
         let ws = client::connect(
             &self.endpoint.base,
             self.endpoint.path,
@@ -170,14 +186,16 @@ impl Link {
             client: CLIENT.to_string(),
             resume,
         })));
+        let mut resent = 0;
         for pending in &mut self.pending {
             self.seq += 1;
             renumber(&mut pending.message, self.seq);
-            pending.resent = true;
+            pending.resent = pending.written;
+            pending.written = true;
             pending.refused = None;
+            resent += u64::from(pending.resent);
             self.frames.push(encode_client(&pending.message));
         }
-        let resent = self.pending.len() as u64;
         let role = self.role;
         self.shared
             .with(|m| m.traffic.entry(role).or_default().sent += resent);
@@ -190,17 +208,22 @@ impl Link {
     }
 
     /// Queues `message` for the next [`Link::flush`], meant to go at `intended_ns`. `held`: for
-    /// a customer message, whether someone held the conversation when it was sent. A message
-    /// that cannot be sent (socket down, or [`MAX_PENDING`] unacked) is counted as dropped.
+    /// a customer message, whether someone held the conversation when it was sent. While the
+    /// connection is lost and will be tried again, the message waits for the reconnect, as a
+    /// real client's outbox would. A message that cannot be sent (closed on purpose, or
+    /// [`MAX_PENDING`] unacked) is counted as dropped.
     pub fn send(&mut self, mut message: ClientMessage, intended_ns: u64, held: bool) {
         let now = now_ns();
-        if !self.is_up() || self.pending.len() >= MAX_PENDING {
+        let up = self.is_up();
+        if !(up || self.needs_reconnect()) || self.pending.len() >= MAX_PENDING {
             self.shared.with(|m| m.dropped += 1);
             return;
         }
-        self.seq += 1;
-        renumber(&mut message, self.seq);
-        self.frames.push(encode_client(&message));
+        if up {
+            self.seq += 1;
+            renumber(&mut message, self.seq);
+            self.frames.push(encode_client(&message));
+        }
         let role = self.role;
         self.shared.with(|m| {
             m.send(role, intended_ns, now);
@@ -215,6 +238,7 @@ impl Link {
             message,
             refused: None,
             resent: false,
+            written: up,
         });
     }
 
@@ -444,8 +468,10 @@ impl Link {
     /// protocol's "already applied").
     fn settle(&mut self, seq: u64) {
         let mut answered = Vec::new();
+        let mut forgotten = Vec::new();
         while let Some(front) = self.pending.front() {
-            if front.message.seq() > seq {
+            // A message queued while disconnected has no seq of this connection yet.
+            if !front.written || front.message.seq() > seq {
                 break;
             }
             let Some(done) = self.pending.pop_front() else {
@@ -455,13 +481,32 @@ impl Link {
                 let applied = matches!(done.refused, None | Some(ErrorCode::Duplicate));
                 answered.push((id.to_string(), applied));
             }
+            if done.refused == Some(ErrorCode::UnknownConversation) {
+                forgotten.extend(self.customer_leaving(&done.message));
+            }
         }
-        if !answered.is_empty() {
+        if !answered.is_empty() || !forgotten.is_empty() {
             self.shared.with(|m| {
                 for (id, applied) in &answered {
                     m.ledger.answered(id, *applied);
                 }
+                for &conversation in &forgotten {
+                    m.ledger.forgotten(conversation);
+                }
             });
+        }
+    }
+
+    /// The customer (plan index) a connector's `customer_left` or `close` ends: connector
+    /// conversation ids are `c-{index}`.
+    fn customer_leaving(&self, message: &ClientMessage) -> Option<u32> {
+        match message {
+            ClientMessage::CustomerLeft(r) | ClientMessage::Close(r)
+                if self.role == Role::Connector =>
+            {
+                r.conversation.strip_prefix("c-")?.parse().ok()
+            }
+            _ => None,
         }
     }
 }

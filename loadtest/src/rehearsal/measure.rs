@@ -6,14 +6,15 @@
 //! Everything held here grows with the plan, never with time: the ledger has one entry per chat
 //! message of the plan, the error samples stop at [`MAX_SAMPLES`].
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use tokio::sync::Notify;
 
+use super::ledger::Ledger;
 use crate::report::histogram;
 
 /// A send this much later than intended counts as late.
@@ -163,157 +164,22 @@ pub struct Sessions {
     pub connect_failures: u64,
 }
 
-/// The fate of one chat message the clients sent.
-#[derive(Debug, Clone, Copy)]
-struct Sent {
-    conversation: u32,
-    author: Author,
-    sent_ns: u64,
-    /// `None` until acked or refused.
-    acked: Option<bool>,
-    /// Whether someone held the conversation when it was sent, so it must reach them live;
-    /// otherwise only a later offer's transcript can carry it.
-    held: bool,
-}
-
-/// Offers of one conversation, as their recipients saw them.
-#[derive(Debug, Clone, Copy, Default)]
-struct Offers {
-    last_ns: u64,
-    /// Some transcript was at the tenant's length limit, so older lines may be cut.
-    truncated: bool,
-}
-
-/// Every chat message sent and every delivery seen, for the end-of-run accounting.
+/// Where conversations stand as the clients see them: what a crash check reads before a kill
+/// and compares with the gateway's answer after the restart. Bounded by the plan: one entry
+/// per customer, per conversation accepted, per agent.
 #[derive(Debug, Default)]
-pub struct Ledger {
-    sent: HashMap<String, Sent>,
-    live: HashMap<(String, u32), u32>,
-    in_offer: HashSet<String>,
-    offers: HashMap<u32, Offers>,
-}
-
-/// Where every chat message ended up.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct Accounting {
-    /// Chat messages sent by customers.
-    pub customer_sent: u64,
-    /// Replies sent by bots.
-    pub bot_sent: u64,
-    /// Replies sent by human agents.
-    pub agent_sent: u64,
-    /// Acked without an error.
-    pub acked: u64,
-    /// Refused with an error (a race, or counted under errors).
-    pub refused: u64,
-    /// Neither acked nor refused by the end.
-    pub unacked: u64,
-    /// Acked and received by their recipient, live or inside an offer's transcript.
-    pub delivered: u64,
-    /// Acked but never delivered, although a recipient existed.
-    pub lost: u64,
-    /// Deliveries beyond the first of one message to one recipient as a live message.
-    pub duplicated: u64,
-    /// Acked, never delivered, and nobody to deliver to: sent while waiting for a human, by a
-    /// customer who left before anyone was offered the conversation.
-    pub undeliverable: u64,
-    /// Not found in an offer whose transcript was cut at the tenant's length limit.
-    pub truncated: u64,
-}
-
-impl Ledger {
-    /// A chat message was handed to the socket.
-    pub fn sent(&mut self, id: &str, tag: Tag, held: bool, now: u64) {
-        self.sent.insert(
-            id.to_string(),
-            Sent {
-                conversation: tag.conversation,
-                author: tag.author,
-                sent_ns: now,
-                acked: None,
-                held,
-            },
-        );
-    }
-
-    /// The gateway answered it: `true` applied (or recognised as a duplicate), `false` refused.
-    pub fn answered(&mut self, id: &str, applied: bool) {
-        if let Some(sent) = self.sent.get_mut(id) {
-            sent.acked = Some(applied);
-        }
-    }
-
-    /// The message turned out to be the one that handed its conversation to the human side: it
-    /// reaches a human only inside an offer.
-    pub fn not_held(&mut self, id: &str) {
-        if let Some(sent) = self.sent.get_mut(id) {
-            sent.held = false;
-        }
-    }
-
-    /// `recipient` received it as a live message.
-    pub fn live(&mut self, id: &str, recipient: u32) {
-        *self.live.entry((id.to_string(), recipient)).or_default() += 1;
-    }
-
-    /// An offer of `conversation` arrived with these transcript ids; `truncated` when the
-    /// transcript was at its length limit.
-    pub fn offer<'a>(
-        &mut self,
-        conversation: u32,
-        ids: impl Iterator<Item = &'a str>,
-        truncated: bool,
-        now: u64,
-    ) {
-        self.in_offer.extend(ids.map(str::to_string));
-        let offers = self.offers.entry(conversation).or_default();
-        offers.last_ns = offers.last_ns.max(now);
-        offers.truncated |= truncated;
-    }
-
-    /// Where every message ended up. `lost` holds descriptions of the first lost ones.
-    pub fn account(&self, lost: &mut Vec<String>) -> Accounting {
-        let mut a = Accounting::default();
-        let mut delivered: HashSet<&str> = self.in_offer.iter().map(String::as_str).collect();
-        for ((id, _), count) in &self.live {
-            delivered.insert(id.as_str());
-            a.duplicated += u64::from(count.saturating_sub(1));
-        }
-        for (id, sent) in &self.sent {
-            match sent.author {
-                Author::Customer => a.customer_sent += 1,
-                Author::Bot => a.bot_sent += 1,
-                Author::Agent => a.agent_sent += 1,
-            }
-            match sent.acked {
-                None => a.unacked += 1,
-                Some(false) => a.refused += 1,
-                Some(true) => a.acked += 1,
-            }
-            if sent.acked != Some(true) {
-                continue;
-            }
-            if delivered.contains(id.as_str()) {
-                a.delivered += 1;
-                continue;
-            }
-            let offers = self.offers.get(&sent.conversation).copied();
-            let offered_later = offers.is_some_and(|o| o.last_ns > sent.sent_ns);
-            // Replies always have a recipient: the connector, which never leaves.
-            let expected = sent.author != Author::Customer || sent.held || offered_later;
-            if !expected {
-                a.undeliverable += 1;
-            } else if offered_later && offers.is_some_and(|o| o.truncated) {
-                a.truncated += 1;
-            } else {
-                a.lost += 1;
-                if lost.len() < MAX_SAMPLES {
-                    lost.push(format!("{id} (conversation c-{})", sent.conversation));
-                }
-            }
-        }
-        a
-    }
+pub struct Whereabouts {
+    /// The gateway's id of each customer's conversation (plan index → id), from its latest
+    /// offer: the connector knows only its own ids, so a conversation never offered (to a bot
+    /// or a human) cannot be looked up.
+    pub ids: HashMap<u32, String>,
+    /// Customers waiting for a human, as their connector sees it (plan indices).
+    pub waiting: BTreeSet<u32>,
+    /// Conversations a human accepted and still holds: gateway id → agent (token `sub`).
+    pub assigned: BTreeMap<String, String>,
+    /// The latest `resumed` each agent got: agent → (conversations, when on
+    /// [`crate::clock`]).
+    pub resumed: HashMap<String, (Vec<String>, u64)>,
 }
 
 /// Predicted against actual waits.
@@ -367,6 +233,8 @@ pub struct Measure {
     pub arrived: u64,
     /// Conversations the connectors saw end.
     pub ended: u64,
+    /// Where conversations stand, for the crash checks.
+    pub whereabouts: Whereabouts,
 }
 
 impl Default for Measure {
@@ -389,6 +257,7 @@ impl Default for Measure {
             status_changes: BTreeMap::new(),
             arrived: 0,
             ended: 0,
+            whereabouts: Whereabouts::default(),
         }
     }
 }
@@ -421,6 +290,9 @@ pub struct Shared {
     welcomed: AtomicUsize,
     failed: AtomicUsize,
     changed: Notify,
+    /// Set while clients must not connect (a crash check reads the restarted gateway first).
+    held: AtomicBool,
+    released: Notify,
 }
 
 impl Shared {
@@ -458,6 +330,28 @@ impl Shared {
         }
     }
 
+    /// From now on no client connects until [`Shared::release`].
+    pub fn hold(&self) {
+        self.held.store(true, Ordering::SeqCst);
+    }
+
+    /// Lets clients connect again.
+    pub fn release(&self) {
+        self.held.store(false, Ordering::SeqCst);
+        self.released.notify_waiters();
+    }
+
+    /// Waits while clients are held back.
+    pub async fn held_back(&self) {
+        loop {
+            let released = self.released.notified();
+            if !self.held.load(Ordering::SeqCst) {
+                return;
+            }
+            released.await;
+        }
+    }
+
     /// Clients welcomed so far.
     pub fn welcomed_count(&self) -> usize {
         self.welcomed.load(Ordering::SeqCst)
@@ -487,52 +381,5 @@ mod tests {
         for other in ["", "x1-2-3", "m1-2", "m1-2-3-4", "m-1-2", "mA-2-3"] {
             assert_eq!(Tag::parse(other), None, "{other}");
         }
-    }
-
-    fn tag(author: Author, conversation: u32, n: u32) -> Tag {
-        Tag {
-            author,
-            conversation,
-            n,
-            intended_ns: 1,
-        }
-    }
-
-    #[test]
-    fn the_ledger_tells_lost_from_undeliverable_and_counts_duplicates() {
-        let mut ledger = Ledger::default();
-        // Delivered live, twice to the same recipient: one duplicate.
-        ledger.sent("m0-0-1", tag(Author::Customer, 0, 0), true, 10);
-        ledger.answered("m0-0-1", true);
-        ledger.live("m0-0-1", 7);
-        ledger.live("m0-0-1", 7);
-        // Sent while waiting, the customer left before any offer: nobody to deliver to.
-        ledger.sent("m1-0-1", tag(Author::Customer, 1, 0), false, 10);
-        ledger.answered("m1-0-1", true);
-        // Sent while waiting, offered later, missing from the offer: lost.
-        ledger.sent("m2-0-1", tag(Author::Customer, 2, 0), false, 10);
-        ledger.answered("m2-0-1", true);
-        ledger.offer(2, ["m2-9-9"].into_iter(), false, 20);
-        // A reply acked but never received: lost.
-        ledger.sent("a3-0-1", tag(Author::Agent, 3, 0), true, 10);
-        ledger.answered("a3-0-1", true);
-        // Refused and never answered: neither counts as lost.
-        ledger.sent("b4-0-1", tag(Author::Bot, 4, 0), true, 10);
-        ledger.answered("b4-0-1", false);
-        ledger.sent("b4-1-1", tag(Author::Bot, 4, 1), true, 10);
-        let mut lost = Vec::new();
-        let a = ledger.account(&mut lost);
-        assert_eq!(
-            (
-                a.delivered,
-                a.duplicated,
-                a.undeliverable,
-                a.lost,
-                a.refused,
-                a.unacked
-            ),
-            (1, 1, 1, 2, 1, 1)
-        );
-        assert_eq!(lost.len(), 2);
     }
 }

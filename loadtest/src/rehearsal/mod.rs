@@ -23,16 +23,22 @@
 //! # Layout
 //! - [`options`]: the command line;
 //! - [`inprocess`]: the gateway started by `--spawn`;
+//! - [`chaos`]: the real binary started by `--spawn-process`, killed by `--kill9-at`;
 //! - [`link`]: one client socket (handshake, resume, seqs, acks, heartbeat);
 //! - [`actors`]: connectors with their customers, bots, human agents;
-//! - [`measure`]: what the actors record (latencies, the message ledger, errors);
+//! - [`measure`]: what the actors record (latencies, errors, where conversations stand);
+//! - [`ledger`]: where every chat message ended up, and the checks across a kill;
+//! - [`http`]: GET on the admin listener;
 //! - [`check`]: `/metrics` and the cross-check against it;
 //! - [`summary`]: the results, as a table and as JSON;
 //! - [`threshold`]: pass/fail expressions.
 
 pub mod actors;
+pub mod chaos;
 pub mod check;
+pub mod http;
 pub mod inprocess;
+pub mod ledger;
 pub mod link;
 pub mod measure;
 pub mod options;
@@ -46,7 +52,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use switchboard::gateway::auth::{sign, Claims};
 use switchboard::gateway::unix_now;
-use switchboard_config::{Config, ConnectorConfig};
+use switchboard_config::{Config, ConnectorConfig, EMBEDDED_TOML};
 use switchboard_sim::scenario::{Ending, Scenario};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -86,7 +92,20 @@ pub struct Rehearsal {
     /// One connector API key per connector socket.
     keys: Vec<String>,
     thresholds: Vec<Threshold>,
+    /// With `--spawn-process`: the configuration file the child reads.
+    config_text: Option<String>,
 }
+
+/// What a `--spawn-process` run must show, whatever the scenario asks: a clean stop, and with
+/// `--kill9-at` nothing lost, duplicated or moved by the kills.
+const CRASH_THRESHOLDS: [&str; 6] = [
+    "bad_exit==0",
+    "acked_lost==0",
+    "duplicates==0",
+    "gaps==0",
+    "queue_moved==0",
+    "reassigned==0",
+];
 
 impl Rehearsal {
     /// Loads the scenario and its gateway configuration, draws the plan and parses every
@@ -99,7 +118,7 @@ impl Rehearsal {
             e if e.starts_with(&shown) => e,
             e => format!("{shown}: {e}"),
         })?;
-        let (mut config, _) = scenario
+        let (mut config, config_file) = scenario
             .gateway_config(path)
             .map_err(|e| format!("{shown}: gateway configuration: {e}"))?;
         let tenant = config
@@ -111,11 +130,13 @@ impl Rehearsal {
         let thresholds = scenario
             .thresholds
             .iter()
-            .chain(&options.thresholds)
-            .map(|text| Threshold::parse(text))
+            .map(String::as_str)
+            .chain(options.thresholds.iter().map(String::as_str))
+            .chain(crash_thresholds(&options).iter().copied())
+            .map(Threshold::parse)
             .collect::<Result<Vec<_>, _>>()?;
         let sockets = scenario.connectors.count as usize;
-        let keys = if options.spawn {
+        let keys = if options.spawn || options.spawn_process.is_some() {
             // One connection per identity: each socket needs its own key, so a gateway of our
             // own gets as many as the scenario has sockets.
             let keys: Vec<String> = (0..sockets)
@@ -156,6 +177,18 @@ impl Rehearsal {
             tenant,
             groups: scenario.agents.clone(),
         });
+        let end_secs = rules.plan.end_ms as f64 / 1000.0;
+        if let Some(last) = options.kill9_at.last().filter(|&&last| last >= end_secs) {
+            return Err(format!("--kill9-at {last}: {shown} ends at {end_secs} s"));
+        }
+        let config_text = match &options.spawn_process {
+            Some(_) => Some(child_config(
+                config_file.as_deref(),
+                &keys,
+                &scenario.tenant,
+            )?),
+            None => None,
+        };
         Ok(Rehearsal {
             options,
             scenario,
@@ -163,6 +196,7 @@ impl Rehearsal {
             rules,
             keys,
             thresholds,
+            config_text,
         })
     }
 
@@ -174,6 +208,9 @@ impl Rehearsal {
     /// Plays the scenario and returns its figures, thresholds checked. `Err` when the run
     /// could not be played (the gateway did not start, clients could not connect).
     pub async fn play(&self) -> Result<Summary, String> {
+        if let (Some(bin), Some(text)) = (&self.options.spawn_process, &self.config_text) {
+            return chaos::play(self, bin, text).await;
+        }
         let spawned = if self.options.spawn {
             Some(InProcess::start(self.config.clone())?)
         } else {
@@ -192,7 +229,9 @@ impl Rehearsal {
                     .unwrap_or_else(|| format!("http://{}", self.config.gateway.admin_listen)),
             ),
         };
-        let mut played = self.play_against(url.trim_end_matches('/'), &admin).await;
+        let mut played = self
+            .play_against(url.trim_end_matches('/'), &admin, None)
+            .await;
         if let Some(gateway) = spawned {
             if let (Err(e), Ok(summary)) = (gateway.stop().await, &mut played) {
                 summary.errors.unexpected(e);
@@ -206,7 +245,14 @@ impl Rehearsal {
         summary
     }
 
-    async fn play_against(&self, url: &str, admin: &str) -> Result<Summary, String> {
+    /// Plays against a gateway at `url` (admin listener `admin`), killing and restarting it
+    /// as `crash` says when given.
+    async fn play_against(
+        &self,
+        url: &str,
+        admin: &str,
+        mut crash: Option<&mut chaos::Crash>,
+    ) -> Result<Summary, String> {
         let rules = &self.rules;
         let plan = &rules.plan;
         let before = scrape(admin).await;
@@ -307,9 +353,16 @@ impl Rehearsal {
         }
         let t0 = now_ns() + LEAD_NS;
         let _ = start.send(Some(t0));
-        self.watch(&shared, t0).await;
+        let crashed = self.run_plan(&shared, t0, crash.as_deref_mut()).await;
         let _ = stop.send(true);
+        if let Err(e) = crashed {
+            cast.finish(&shared).await;
+            return Err(format!("a kill -9 failed: {e}"));
+        }
         let (endings, mut links) = cast.finish(&shared).await;
+        if let Some(crash) = crash {
+            crash.find_forgotten(&shared, &endings).await;
+        }
         let after = scrape(admin).await;
         futures_util::future::join_all(links.iter_mut().map(Link::shutdown)).await;
         drop(links);
@@ -326,7 +379,8 @@ impl Rehearsal {
             seed: self.scenario.seed,
             scale: self.options.scale,
             url: url.to_string(),
-            spawned: self.options.spawn,
+            spawned: self.options.spawn || self.options.spawn_process.is_some(),
+            child_process: self.options.spawn_process.is_some(),
             customers: plan.customers.len(),
             agents: plan.agents.len(),
             bots: plan.bots as usize,
@@ -342,6 +396,24 @@ impl Rehearsal {
             measure,
             server,
         ))
+    }
+
+    /// Waits for the plan's end ([`Rehearsal::watch`]) while `crash` kills and restarts the
+    /// gateway; a kill that fails ends the wait.
+    async fn run_plan(
+        &self,
+        shared: &Shared,
+        t0: u64,
+        crash: Option<&mut chaos::Crash>,
+    ) -> Result<(), chaos::ChaosError> {
+        let Some(crash) = crash else {
+            self.watch(shared, t0).await;
+            return Ok(());
+        };
+        tokio::select! {
+            () = self.watch(shared, t0) => Ok(()),
+            Err(e) = crash.run(shared, t0) => Err(e),
+        }
     }
 
     /// A token for an agent or bot of the scenario's tenant.
@@ -464,4 +536,38 @@ async fn join<P: Play>(
         shared.with(|m| m.errors.unexpected(failure));
     }
     done
+}
+
+/// The thresholds [`CRASH_THRESHOLDS`] adds for these options.
+fn crash_thresholds(options: &Options) -> &'static [&'static str] {
+    match (&options.spawn_process, options.kill9_at.is_empty()) {
+        (None, _) => &[],
+        (Some(_), true) => &CRASH_THRESHOLDS[..1],
+        (Some(_), false) => &CRASH_THRESHOLDS,
+    }
+}
+
+/// The configuration file of a `--spawn-process` child: the scenario's gateway configuration
+/// (its file's text, or the embedded defaults) with one `[[connectors]]` per key. Appended as
+/// text, because the configuration types deserialise only; the result is checked by parsing it.
+fn child_config(
+    file: Option<&std::path::Path>,
+    keys: &[String],
+    tenant: &str,
+) -> Result<String, String> {
+    let mut text = match file {
+        Some(file) => {
+            std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?
+        }
+        None => EMBEDDED_TOML.to_string(),
+    };
+    text.push_str("\n# switchboard-loadtest connectors\n");
+    for (i, key) in keys.iter().enumerate() {
+        text.push_str(&format!(
+            "[[connectors]]\nname = \"switchboard-loadtest-{i}\"\ntenant = {tenant:?}\napi_key = {key:?}\n"
+        ));
+    }
+    Config::from_toml_str(&text)
+        .map_err(|e| format!("the child's configuration with the rehearsal's connectors: {e}"))?;
+    Ok(text)
 }

@@ -12,6 +12,13 @@ pub struct Options {
     pub scenario: PathBuf,
     /// Start the gateway in this process with the scenario's configuration.
     pub spawn: bool,
+    /// Start this `switchboard` binary as a child process instead (`--spawn-process`).
+    pub spawn_process: Option<PathBuf>,
+    /// Seconds from the plan's start at which the child is killed with SIGKILL and restarted,
+    /// ascending.
+    pub kill9_at: Vec<f64>,
+    /// Give the child `--data-dir` (off with `--no-data-dir`, for a binary without a journal).
+    pub data_dir: bool,
     /// A running gateway's client address, `ws://HOST:PORT` (default: the configuration's
     /// `gateway.listen`).
     pub url: Option<String>,
@@ -50,6 +57,14 @@ exits 1 when a threshold is breached (2 for a bad command line, scenario or thre
 
   --spawn              start the gateway in this process, with the scenario's gateway
                        configuration, on 127.0.0.1 (stopped at the end)
+  --spawn-process BIN  start BIN (target/release/switchboard) as a child process: `BIN serve`
+                       with the scenario's configuration on two free 127.0.0.1 ports and a
+                       fresh --data-dir; stopped with SIGTERM at the end, which must exit 0
+  --kill9-at SECS      with --spawn-process: SIGKILL the child SECS into the plan, restart it
+                       on the same ports and data directory, and check the crash ledger
+                       (acked_lost, duplicates, gaps, queue_moved, reassigned, bad_exit must
+                       all be 0); repeatable
+  --no-data-dir        with --spawn-process: do not pass --data-dir (a binary without it)
   --url ws://HOST:PORT     a running gateway (default: the configuration's gateway.listen)
   --admin http://HOST:PORT its admin listener, for /metrics (default: gateway.admin_listen)
   --scale X            multiply the arrival rate and every agent group (default 1)
@@ -72,6 +87,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     let mut options = Options {
         scenario: PathBuf::new(),
         spawn: false,
+        spawn_process: None,
+        kill9_at: Vec::new(),
+        data_dir: true,
         url: None,
         admin: None,
         scale: 1.0,
@@ -91,6 +109,17 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             "-h" | "--help" => return Ok(Command::Help),
             "--spawn" => options.spawn = true,
             "--quiet" => options.quiet = true,
+            "--no-data-dir" => options.data_dir = false,
+            "--spawn-process" => options.spawn_process = Some(PathBuf::from(value(arg)?)),
+            "--kill9-at" => {
+                let text = value(arg)?;
+                let secs = text
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s > 0.0)
+                    .ok_or_else(|| format!("--kill9-at {text}: a positive number of seconds"))?;
+                options.kill9_at.push(secs);
+            }
             "--url" => options.url = Some(value(arg)?),
             "--admin" => options.admin = Some(value(arg)?),
             "--threshold" => options.thresholds.push(value(arg)?),
@@ -109,9 +138,17 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         }
     }
     options.scenario = scenario.ok_or("a scenario file is needed")?;
-    if options.spawn && (options.url.is_some() || options.admin.is_some()) {
+    let spawns = options.spawn || options.spawn_process.is_some();
+    if spawns && (options.url.is_some() || options.admin.is_some()) {
         return Err("--spawn starts its own gateway: --url and --admin do not apply".into());
     }
+    if options.spawn && options.spawn_process.is_some() {
+        return Err("--spawn and --spawn-process: one gateway only".into());
+    }
+    if options.spawn_process.is_none() && (!options.kill9_at.is_empty() || !options.data_dir) {
+        return Err("--kill9-at and --no-data-dir need --spawn-process".into());
+    }
+    options.kill9_at.sort_by(f64::total_cmp);
     Ok(Command::Play(options))
 }
 
@@ -142,10 +179,26 @@ mod tests {
             ("s.toml t.toml", "one scenario file only"),
             ("s.toml --url", "--url needs a value"),
             ("--spawn s.toml --url ws://x:1", "do not apply"),
+            (
+                "--spawn-process b s.toml --admin http://x:1",
+                "do not apply",
+            ),
+            ("--spawn --spawn-process b s.toml", "one gateway only"),
+            ("s.toml --kill9-at 5", "need --spawn-process"),
+            ("s.toml --no-data-dir", "need --spawn-process"),
+            ("--spawn-process b s.toml --kill9-at -1", "--kill9-at -1"),
         ] {
             let error = parse(&args(line)).expect_err(line);
             assert!(error.contains(says), "{line}: {error}");
         }
         assert!(usage().contains("vip_sla"));
+        let Ok(Command::Play(o)) = parse(&args(
+            "s.toml --spawn-process bin/sb --kill9-at 20 --kill9-at 8.5 --no-data-dir",
+        )) else {
+            panic!("should parse");
+        };
+        assert_eq!(o.spawn_process, Some(PathBuf::from("bin/sb")));
+        assert_eq!(o.kill9_at, [8.5, 20.0]);
+        assert!(!o.data_dir && !o.spawn);
     }
 }

@@ -8,7 +8,9 @@ use switchboard_config::TenantConfig;
 use switchboard_sim::scenario::{ClassTally, Ending, Plan, Tally};
 
 use super::check::CrossCheck;
-use super::measure::{Accounting, Errors, Measure, Sessions};
+use super::ledger::Accounting;
+use super::ledger::CrashReport;
+use super::measure::{Errors, Measure, Sessions};
 use super::threshold::Verdict;
 use crate::report::{ms, Latency};
 
@@ -23,8 +25,10 @@ pub struct Setup {
     pub scale: f64,
     /// The gateway's client URL.
     pub url: String,
-    /// Whether the gateway was started in this process (`--spawn`).
+    /// Whether the load tester started the gateway (`--spawn`, `--spawn-process`).
     pub spawned: bool,
+    /// Whether it is a child process (`--spawn-process`).
+    pub child_process: bool,
     /// Customers in the plan.
     pub customers: usize,
     /// Human agents.
@@ -157,6 +161,9 @@ pub struct Summary {
     pub status_changes: BTreeMap<String, u64>,
     /// Client counts against the gateway's `/metrics`.
     pub server: CrossCheck,
+    /// With `--spawn-process`: the kills and what they cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crash: Option<CrashReport>,
     /// Thresholds checked.
     pub thresholds: Vec<Verdict>,
 }
@@ -225,6 +232,7 @@ impl Summary {
             class_mismatches: measure.class_mismatches,
             status_changes: measure.status_changes,
             server,
+            crash: None,
             thresholds: Vec::new(),
         }
     }
@@ -256,8 +264,12 @@ impl Summary {
                 .values()
                 .filter_map(|l| ms(l, l.p99_us))
                 .reduce(f64::max),
-            "lost" => count(self.messages.lost),
-            "duplicated" => count(self.messages.duplicated),
+            "lost" | "acked_lost" => count(self.messages.lost),
+            "duplicated" | "duplicates" => count(self.messages.duplicated),
+            "gaps" => count(self.sessions.gaps),
+            "queue_moved" | "reassigned" | "restarts" | "outage_ms" | "bad_exit" => {
+                self.crash.as_ref().map(|c| c.figure(name))
+            }
             "unacked" => count(self.messages.unacked),
             "errors" => count(self.errors.unexpected),
             "late" => count(self.late),
@@ -296,10 +308,10 @@ impl Summary {
             s.seed,
             s.scale,
             s.url,
-            if s.spawned {
-                " (in-process gateway)"
-            } else {
-                ""
+            match (s.spawned, s.child_process) {
+                (_, true) => " (child process)",
+                (true, false) => " (in-process gateway)",
+                (false, false) => "",
             }
         );
         let _ = writeln!(
@@ -447,6 +459,9 @@ impl Summary {
             let _ = writeln!(out, "  {sample}");
         }
 
+        if let Some(crash) = &self.crash {
+            crash.table(&mut out);
+        }
         match &self.server.unavailable {
             Some(why) => {
                 let _ = writeln!(out, "\ngateway cross-check unavailable: {why}");

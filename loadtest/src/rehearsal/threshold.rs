@@ -22,6 +22,32 @@ pub const FIGURES: &[(&str, &str)] = &[
         "chat messages delivered twice to one recipient",
     ),
     ("unacked", "messages never acked nor refused"),
+    ("acked_lost", "the same as lost, named for --kill9-at runs"),
+    (
+        "duplicates",
+        "the same as duplicated, named for --kill9-at runs",
+    ),
+    (
+        "gaps",
+        "reconnects that did not resume cleanly (gap: true or resumed: false)",
+    ),
+    (
+        "queue_moved",
+        "--kill9-at: waiting customers not in the same queue, place and wait after a restart",
+    ),
+    (
+        "reassigned",
+        "--kill9-at: assigned conversations not back with their agent after a restart",
+    ),
+    ("restarts", "--kill9-at: restarts that came back ready"),
+    (
+        "outage_ms",
+        "--kill9-at: longest SIGKILL-to-ready outage, ms",
+    ),
+    (
+        "bad_exit",
+        "--spawn-process: 1 unless SIGTERM at the end stopped the gateway with status 0",
+    ),
     (
         "errors",
         "unexpected errors (error frames no race explains, lost sockets, gaps)",

@@ -20,7 +20,7 @@ use switchboard_protocol::{
 use switchboard_sim::scenario::AgentPlan;
 
 use super::{ms_ns, wire_name, Play, Rules, Schedule, Step, Turn};
-use crate::rehearsal::link::Received;
+use crate::rehearsal::link::{Link, Received};
 use crate::rehearsal::measure::{Author, Tag};
 
 /// What the agent says.
@@ -101,10 +101,12 @@ impl Agent {
             .filter(|h| h.epoch == r.epoch)
     }
 
-    fn gone(&mut self, conversation: &str) {
+    fn gone(&mut self, conversation: &str, link: &Link) {
         if let Some(held) = self.held.get_mut(conversation) {
             held.state = State::Gone;
             held.epoch += 1;
+            link.shared()
+                .with(|m| m.whereabouts.assigned.remove(conversation));
         }
     }
 
@@ -162,6 +164,10 @@ impl Agent {
             turn.schedule.at(at + every, Action::Reply(r.clone()));
         }
         turn.schedule.at(close_ns, Action::Close(r.clone()));
+        let me = self.me.name.clone();
+        turn.link
+            .shared()
+            .with(|m| m.whereabouts.assigned.insert(r.conversation.clone(), me));
         let accept = ConversationRef {
             seq: 0,
             conversation: r.conversation,
@@ -258,9 +264,17 @@ impl Play for Agent {
                 self.rules
                     .delivered(turn.link, &m.message_id, received.replayed, turn.now)
             }
-            ServerMessage::OfferWithdrawn(m) => self.gone(&m.conversation),
-            ServerMessage::Closed(m) => self.gone(&m.conversation),
+            ServerMessage::OfferWithdrawn(m) => self.gone(&m.conversation, turn.link),
+            ServerMessage::Closed(m) => self.gone(&m.conversation, turn.link),
             ServerMessage::Resumed(resumed) => {
+                let (me, listed, now) = (
+                    self.me.name.clone(),
+                    resumed.conversations.clone(),
+                    turn.now,
+                );
+                turn.link
+                    .shared()
+                    .with(|m| m.whereabouts.resumed.insert(me, (listed, now)));
                 // Authoritative after a reconnect: anything not listed is no longer ours.
                 let stale: Vec<String> = self
                     .held
@@ -269,7 +283,7 @@ impl Play for Agent {
                     .map(|(id, _)| id.clone())
                     .collect();
                 for id in stale {
-                    self.gone(&id);
+                    self.gone(&id, turn.link);
                 }
             }
             ServerMessage::Status(status) => {

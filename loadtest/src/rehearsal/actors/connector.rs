@@ -182,11 +182,20 @@ impl Customer {
         self.phase = Phase::Done;
         self.ending = Some(ending);
         self.epoch += 1;
-        link.shared().with(|m| m.ended += 1);
+        let index = self.index;
+        link.shared().with(|m| {
+            m.ended += 1;
+            m.whereabouts.waiting.remove(&index);
+        });
     }
 
     /// Waiting for a human from `since`; leaves once the plan's patience has passed.
-    fn start_waiting(&mut self, plan: &CustomerPlan, since: u64, s: &mut Schedule<Action>) {
+    fn start_waiting(&mut self, plan: &CustomerPlan, since: u64, turn: &mut Turn<'_, Action>) {
+        let index = self.index;
+        turn.link
+            .shared()
+            .with(|m| m.whereabouts.waiting.insert(index));
+        let s = &mut *turn.schedule;
         self.phase = Phase::Waiting(since);
         self.epoch += 1;
         self.first_ewt = None;
@@ -259,7 +268,7 @@ impl Customer {
                 m.ledger.not_held(id);
             }
         });
-        self.start_waiting(plan, now, turn.schedule);
+        self.start_waiting(plan, now, turn);
     }
 
     fn joined(&mut self, plan: &CustomerPlan, turn: &mut Turn<'_, Action>) {
@@ -274,6 +283,10 @@ impl Customer {
             }
         };
         let wait_ms = turn.now.saturating_sub(since) / 1_000_000;
+        let index = self.index;
+        turn.link
+            .shared()
+            .with(|m| m.whereabouts.waiting.remove(&index));
         self.answered_wait_ms = Some(wait_ms);
         self.phase = Phase::WithHuman;
         self.epoch += 1;
@@ -442,7 +455,8 @@ impl Play for Connector {
                 if c.phase == Phase::Opened {
                     // The first thing heard is a queue update: no bot took the conversation, so
                     // the customer has been waiting since arrival.
-                    c.start_waiting(plan, c.arrival_ns, turn.schedule);
+                    let since = c.arrival_ns;
+                    c.start_waiting(plan, since, turn);
                 }
                 if matches!(c.phase, Phase::Waiting(_)) && c.first_ewt.is_none() {
                     c.first_ewt = queue.ewt_secs;

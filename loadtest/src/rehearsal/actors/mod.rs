@@ -83,6 +83,7 @@ impl Rules {
             if planned != Some(class.as_str()) {
                 m.class_mismatches += 1;
             }
+            m.whereabouts.ids.insert(index, offer.conversation.clone());
         });
         Some(index)
     }
