@@ -11,6 +11,7 @@
 //! - `load`: the whole [`Config`], how it is read (embedded defaults, file, environment) and
 //!   validated;
 //! - `gateway`: listeners, limits and timeouts of the WebSocket gateway, and connectors;
+//! - `journal`: where inputs and snapshots are kept, and when they are synced;
 //! - `tenant`: one tenant, its queues, routing rules and conversation limits;
 //! - `policy`: a tenant's priority, SLA, VIP, timing and handoff policies.
 //!
@@ -21,6 +22,7 @@
 #![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod gateway;
+mod journal;
 mod load;
 mod policy;
 mod tenant;
@@ -28,6 +30,7 @@ mod tenant;
 mod tests;
 
 pub use self::gateway::*;
+pub use self::journal::*;
 pub use self::load::*;
 pub use self::policy::*;
 pub use self::tenant::*;

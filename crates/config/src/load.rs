@@ -5,7 +5,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::{ConfigError, ConnectorConfig, GatewayConfig, TenantConfig, EMBEDDED_TOML};
+use crate::{
+    ConfigError, ConnectorConfig, GatewayConfig, JournalConfig, TenantConfig, EMBEDDED_TOML,
+};
 
 /// The whole validated configuration.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -14,6 +16,9 @@ pub struct Config {
     /// Listeners, limits and timeouts of the WebSocket gateway.
     #[serde(default)]
     pub gateway: GatewayConfig,
+    /// The journal of inputs and snapshots (restart-only).
+    #[serde(default)]
+    pub journal: JournalConfig,
     /// Channel connectors allowed to connect, each bound to one tenant.
     #[serde(default)]
     pub connectors: Vec<ConnectorConfig>,
@@ -30,6 +35,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             gateway: GatewayConfig::default(),
+            journal: JournalConfig::default(),
             connectors: Vec::new(),
             tenants: default_tenants(),
         }
@@ -85,6 +91,7 @@ impl Config {
             tenant.validate(&key)?;
         }
         self.gateway.validate("gateway")?;
+        self.journal.validate("journal")?;
         // An agent reconnecting within its grace period must still find its session.
         if let Some((i, tenant)) = self
             .tenants

@@ -1,12 +1,12 @@
 //! A tenant's policies: priority and aging, SLA targets, the VIP reserve, timing and handoff.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ConfigError;
 
 /// Base priority points and aging. Waiting order within a lane is by
 /// `priority + aging_points_per_minute × minutes waited`, then arrival.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PriorityConfig {
     /// Points a waiting conversation gains per minute; bounds how long anyone can be overtaken.
@@ -78,7 +78,7 @@ impl PriorityConfig {
 }
 
 /// Answer-time targets per class, in seconds.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SlaConfig {
     /// VIP customers.
@@ -132,7 +132,7 @@ impl SlaConfig {
 }
 
 /// VIP fast lane.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct VipConfig {
     /// Share of the tenant's available human capacity that only VIP conversations may take,
@@ -161,7 +161,7 @@ impl VipConfig {
 }
 
 /// Timeouts and windows.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TimingConfig {
     /// An unanswered offer goes to the next agent after this long.
@@ -261,7 +261,7 @@ impl TimingConfig {
 }
 
 /// Bot first, and the triggers that hand a conversation to a human.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HandoffConfig {
     /// New conversations go to a bot first when one is available.
@@ -344,7 +344,7 @@ impl HandoffConfig {
 
 /// Priority points a conversation gains when it is handed to a human, by reason. They add to
 /// the base priority (and to `priority.negative_sentiment_points` when the customer is upset).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HandoffPoints {
     /// The customer asked for a human.

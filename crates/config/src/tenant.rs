@@ -3,12 +3,12 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{ConfigError, HandoffConfig, PriorityConfig, SlaConfig, TimingConfig, VipConfig};
 
 /// One tenant: its queues, routing rules and policies.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TenantConfig {
     /// Tenant id, as carried in agent tokens and connector keys.
@@ -36,7 +36,7 @@ pub struct TenantConfig {
 }
 
 /// Limits on new and open conversations, so one connector cannot fill a tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
     /// New conversations one connector may open per second, on average.
@@ -178,7 +178,7 @@ impl TenantConfig {
 }
 
 /// A queue and the skills an agent must have to serve it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueueConfig {
     /// Queue name, unique within the tenant.
@@ -188,7 +188,7 @@ pub struct QueueConfig {
 }
 
 /// Which kind of customer a rule matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TierMatch {
     /// Customers without a VIP level.
@@ -198,7 +198,7 @@ pub enum TierMatch {
 }
 
 /// Maps conversations to a queue. Every condition given must hold; an empty list matches anything.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteRule {
     /// Target queue.

@@ -104,3 +104,25 @@ fn duplicate_tenant_is_rejected() {
     let err = Config::from_toml_str(text).unwrap_err();
     assert_eq!(err.key, "tenants[1].id");
 }
+
+#[test]
+fn a_tenant_configuration_survives_a_json_round_trip_as_the_journal_stores_it() {
+    let config = Config::embedded();
+    for tenant in &config.tenants {
+        let text = serde_json::to_string(tenant).unwrap();
+        let back: TenantConfig = serde_json::from_str(&text).unwrap();
+        assert_eq!(&back, tenant);
+    }
+}
+
+#[test]
+fn the_journal_defaults_to_batch_syncing_into_data_and_rejects_nonsense() {
+    let config = Config::embedded();
+    assert_eq!(config.journal.dir, std::path::PathBuf::from("data"));
+    assert_eq!(config.journal.fsync, FsyncMode::Batch);
+    assert!(config.journal.enabled());
+    let error = Config::from_toml_str("[journal]\nsnapshot_secs = 0\n").unwrap_err();
+    assert_eq!(error.key, "journal.snapshot_secs");
+    let error = Config::from_toml_str("[journal]\nfsync = \"sometimes\"\n").unwrap_err();
+    assert!(error.reason.contains("batch"), "{error}");
+}
