@@ -3,10 +3,12 @@
 //! # Layout
 //! This crate is the server: the imperative shell around the pure crates under `crates/`
 //! (`switchboard-router`, `-text`, `-protocol`, `-config`, `-staffing`, `-sim`).
-//! - [`engine`]: router shards on their own threads, sessions, replay buffers, effect delivery.
+//! - [`engine`]: shard threads owning the tenant cores, the journal (records, writer and
+//!   snapshot threads, hold-back of outputs until durable) and recovery at start.
 //! - [`gateway`]: listeners, WebSocket upgrade, authentication, connection tasks, shutdown,
 //!   and the admin listener (metrics, admin API, dashboard).
 //! - [`metrics`]: the Prometheus metrics.
+//! - [`inspect`]: `switchboard journal verify` and `dump`, masked.
 //!
 //! Start with `ARCHITECTURE.md` for the bird's-eye view and the invariants.
 #![forbid(unsafe_code)]
@@ -14,4 +16,5 @@
 
 pub mod engine;
 pub mod gateway;
+pub mod inspect;
 pub mod metrics;

@@ -9,7 +9,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use switchboard::gateway::auth::{sign, Claims, Role};
 use switchboard::gateway::{self, unix_now, Listeners, Stop};
-use switchboard_config::Config;
+use switchboard_config::{Config, JournalRecovery};
 
 // Many small, short-lived allocations across threads (frames, effects): mimalloc keeps them cheap.
 #[global_allocator]
@@ -35,7 +35,17 @@ enum Command {
     ///
     /// SIGTERM drains and closes every socket with 1001; SIGINT exits at once; SIGHUP reloads
     /// connectors, JWT secrets, the admin token and TLS certificates from the file.
+    ///
+    /// Every input is journalled (`[journal]`, default ./data, fsync per batch) and every
+    /// tenant restored from it at start: a crash or a deploy loses no waiting customer and no
+    /// acknowledged message; clients resume as after a network drop.
     Serve(ServeArgs),
+    /// Inspect a journal directory: `verify` checks every segment and snapshot, `dump` prints
+    /// the records with customer data masked. Verify modifies nothing.
+    ///
+    /// Example: switchboard journal verify data
+    #[command(subcommand)]
+    Journal(JournalCommand),
     /// Print an HS256 token for an agent or bot, signed with the tenant's jwt_secret.
     ///
     /// Example: switchboard token --sub alice --name Alice --skills general=5 --capacity 3
@@ -74,6 +84,32 @@ struct ServeArgs {
     /// (overrides gateway.admin_listen and SWITCHBOARD_ADMIN_LISTEN).
     #[arg(long, value_name = "ADDR")]
     admin_listen: Option<String>,
+    /// Journal directory (overrides journal.dir; created if missing).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// What to do with journal damage before its tail (a torn tail is always cut and logged):
+    /// `strict` stops startup naming the segment and offset; `truncate` keeps what precedes it.
+    #[arg(long, value_name = "MODE", default_value = "strict",
+          value_parser = PossibleValuesParser::new(["strict", "truncate"]))]
+    journal_recovery: String,
+}
+
+#[derive(Subcommand)]
+enum JournalCommand {
+    /// Check every segment and snapshot; print segments, frames, sequence range, size. Exits 1
+    /// if anything is damaged.
+    Verify(JournalArgs),
+    /// Print every record of the current generation; texts and customer ids are masked.
+    Dump(JournalArgs),
+}
+
+#[derive(Args)]
+struct JournalArgs {
+    /// The journal directory (default: journal.dir of the configuration, `data`).
+    dir: Option<PathBuf>,
+    /// Configuration file whose [journal] names the directory and key (default as for serve).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -159,6 +195,7 @@ fn main() -> ExitCode {
         Command::Capacity(args) => capacity(args),
         Command::Simulate(args) => simulate(args),
         Command::CheckConfig { file } => check_config(file),
+        Command::Journal(command) => journal(command),
     }
 }
 
@@ -194,6 +231,12 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
         if let Some(admin) = args.admin_listen {
             config.gateway.admin_listen = admin;
+        }
+        if let Some(dir) = args.data_dir {
+            config.journal.dir = dir;
+        }
+        if args.journal_recovery == "truncate" {
+            config.journal.recovery = JournalRecovery::Truncate;
         }
         config
             .validate()
@@ -232,15 +275,19 @@ fn serve(args: ServeArgs) -> ExitCode {
                 l.local_addr()
                     .map_or_else(|_| "?".to_string(), |a| a.to_string())
             };
-            println!("switchboard {} ({source})", env!("CARGO_PKG_VERSION"));
-            println!("  connectors: {ws}://{}/v1/connector", shown(&public));
-            println!("  agents:     {ws}://{}/v1/agent", shown(&public));
-            println!(
-                "  admin:      {http}://{0}/  (dashboard)  /metrics  /healthz  /readyz  /api/v1/",
-                shown(&admin)
+            // Printed once the journal is recovered and the shards run: a banner means the
+            // gateway serves (tests and scripts wait for it).
+            let banner = format!(
+                "switchboard {} ({source})\n  connectors: {ws}://{public_addr}/v1/connector\n  \
+                 agents:     {ws}://{public_addr}/v1/agent\n  \
+                 admin:      {http}://{admin_addr}/  (dashboard)  /metrics  /healthz  /readyz  /api/v1/",
+                env!("CARGO_PKG_VERSION"),
+                public_addr = shown(&public),
+                admin_addr = shown(&admin),
             );
             let listeners = Listeners { public, admin };
-            gateway::run_with_reload(config, path, tls, listeners, signals())
+            let announce = move || println!("{banner}");
+            gateway::run_with_reload(config, path, tls, listeners, signals(), announce)
                 .await
                 .map_err(|e| format!("gateway failed: {e}"))
         })
@@ -448,4 +495,37 @@ fn check_config(path: Option<PathBuf>) -> ExitCode {
         config.connectors.len()
     );
     ExitCode::SUCCESS
+}
+
+fn journal(command: JournalCommand) -> ExitCode {
+    let (args, verify) = match command {
+        JournalCommand::Verify(args) => (args, true),
+        JournalCommand::Dump(args) => (args, false),
+    };
+    let run = || -> Result<bool, String> {
+        let (config, _) = load(args.config)?;
+        let dir = args.dir.unwrap_or(config.journal.dir);
+        let key = config
+            .journal
+            .encryption_key_file
+            .as_deref()
+            .map(switchboard_journal::Key::from_file)
+            .transpose()
+            .map_err(|e| format!("journal.encryption_key_file: {e}"))?;
+        if verify {
+            let (report, healthy) = switchboard::inspect::verify(&dir, key.as_ref())?;
+            print!("{report}");
+            return Ok(healthy);
+        }
+        switchboard::inspect::dump(&dir, key.as_ref(), &mut std::io::stdout().lock())?;
+        Ok(true)
+    };
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(message) => {
+            eprintln!("switchboard journal: {message}");
+            ExitCode::from(1)
+        }
+    }
 }

@@ -64,6 +64,15 @@ pub struct Metrics {
     pub inbox_depth: IntGaugeVec,
     /// Time to apply one router command, by shard.
     pub apply_time: HistogramVec,
+    /// Time to write and `fdatasync` one journal frame (or a group of them), by shard.
+    pub journal_sync: HistogramVec,
+    /// Journal frames written, by shard.
+    pub journal_frames: IntCounterVec,
+    /// Journal bytes written (frame payloads), by shard.
+    pub journal_bytes: IntCounterVec,
+    /// Snapshots written, by shard and outcome (ok, failed, skipped: the previous one was still
+    /// being written).
+    pub snapshots: IntCounterVec,
     /// Frames not delivered because an outbox was full (acks, errors), by role.
     pub outbox_drops: IntCounterVec,
     /// Connections closed for reading too slowly, by role.
@@ -259,6 +268,27 @@ impl Metrics {
                 &["shard"],
                 APPLY_BUCKETS,
             ),
+            journal_sync: histogram(
+                "switchboard_journal_sync_seconds",
+                "Time to write and fdatasync a journal frame group (fsync = batch or interval).",
+                &["shard"],
+                FAST_BUCKETS,
+            ),
+            journal_frames: counter(
+                "switchboard_journal_frames_total",
+                "Journal frames written: one per shard batch.",
+                &["shard"],
+            ),
+            journal_bytes: counter(
+                "switchboard_journal_bytes_total",
+                "Journal payload bytes written.",
+                &["shard"],
+            ),
+            snapshots: counter(
+                "switchboard_snapshots_total",
+                "Tenant snapshots per shard, by outcome (ok, failed, skipped).",
+                &["shard", "outcome"],
+            ),
             outbox_drops: counter(
                 "switchboard_outbox_drops_total",
                 "Frames dropped because a connection's outbox was full (acks, errors; others wait for replay).",
@@ -443,11 +473,16 @@ mod tests {
         let mut config = switchboard_config::Config::embedded();
         config.tenants[0].sla.vip_secs = 45;
         let tenant = config.tenants[0].id.clone();
+        // The journal's families exist only where it runs.
+        let journal =
+            std::env::temp_dir().join(format!("switchboard-metrics-{}", std::process::id()));
+        config.journal.dir = journal.clone();
         let metrics = Arc::new(Metrics::new());
-        let engine = crate::engine::Engine::start(&config, Arc::clone(&metrics));
+        let engine = crate::engine::Engine::start(&config, Arc::clone(&metrics)).unwrap();
         // Once the shards have stopped, each has built its tenants' metric children.
         engine.shutdown(std::time::Duration::from_secs(5));
         engine.join().expect("no shard panicked");
+        let _ = std::fs::remove_dir_all(journal);
         let text = metrics.render();
 
         let listed: BTreeSet<String> = include_str!("../ops/metrics.txt")

@@ -22,7 +22,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 /// Each subcommand and what its help must mention: every flag, and the facts today's users rely on.
-const SUBCOMMANDS: [(&str, &[&str]); 5] = [
+const SUBCOMMANDS: [(&str, &[&str]); 6] = [
     (
         "serve",
         &[
@@ -34,6 +34,9 @@ const SUBCOMMANDS: [(&str, &[&str]); 5] = [
             "SWITCHBOARD_ADMIN_LISTEN",
             "SIGTERM",
             "SIGHUP",
+            "--data-dir",
+            "--journal-recovery",
+            "truncate",
         ],
     ),
     (
@@ -67,6 +70,7 @@ const SUBCOMMANDS: [(&str, &[&str]); 5] = [
     ),
     ("simulate", &["--scenario", "--scale", "--seed", "--json"]),
     ("check-config", &["[FILE]", "embedded"]),
+    ("journal", &["verify", "dump", "masked"]),
 ];
 
 #[test]

@@ -1,69 +1,28 @@
-//! A gateway killed with SIGKILL and started again: no conversation or session id from before
-//! is given out again, and an agent still holding an old id cannot reach a new customer with it.
+//! A gateway with its journal off, killed with SIGKILL and started again: it starts empty, no
+//! conversation or session id from before is given out again, and an agent still holding an old
+//! id cannot reach a new customer with it. (With the journal on, `journal.rs` shows everything
+//! survives.)
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
-
 use common::gateway::*;
+use common::process::{scratch_dir, Process};
 use serde_json::{json, Value};
-use switchboard_config::Config;
+use switchboard_config::{Config, EMBEDDED_TOML};
 
-/// The real binary on ephemeral ports; killed when dropped.
-struct Gateway {
-    child: Child,
-    addr: String,
-    /// Kept open: a gateway whose stdout is closed would fail its next print.
-    _stdout: BufReader<ChildStdout>,
-}
+/// The real binary with its journal off (`journal.fsync = "off"`): a restart starts empty.
+struct Gateway;
 
 impl Gateway {
-    fn start() -> Gateway {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--admin-listen",
-                "127.0.0.1:0",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("switchboard starts");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut addr = None;
-        // The banner ends with the admin line; the gateway serves once it is printed.
-        for _ in 0..10 {
-            let mut line = String::new();
-            if stdout.read_line(&mut line).unwrap_or(0) == 0 {
-                break;
-            }
-            if let Some(rest) = line.split("connectors: ws://").nth(1) {
-                addr = rest.split('/').next().map(str::to_string);
-            }
-            if line.contains("admin:") {
-                break;
-            }
-        }
-        Gateway {
-            child,
-            addr: addr.expect("the gateway printed its address"),
-            _stdout: stdout,
-        }
-    }
-
-    fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn start() -> Process {
+        let dir = scratch_dir("no-journal");
+        let config = dir.join("switchboard.toml");
+        let text = EMBEDDED_TOML.replace("fsync = \"batch\"", "fsync = \"off\"");
+        std::fs::write(&config, text).expect("config written");
+        Process::start(
+            &dir.join("data"),
+            &["--config", config.to_str().unwrap_or("")],
+        )
     }
 }
 

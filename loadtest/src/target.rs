@@ -64,6 +64,9 @@ pub struct Target {
     child: Option<Child>,
     /// A temporary file the child reads (its configuration), removed with the target.
     scratch: Option<PathBuf>,
+    /// The child's working directory, where its journal (`./data`) goes: fresh for every
+    /// target, so no run recovers another's state; removed with the target.
+    workdir: Option<PathBuf>,
 }
 
 impl Drop for Target {
@@ -76,6 +79,9 @@ impl Drop for Target {
         }
         if let Some(path) = self.scratch.take() {
             let _ = std::fs::remove_file(path);
+        }
+        if let Some(dir) = self.workdir.take() {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
@@ -90,6 +96,7 @@ impl Target {
             admin: None,
             child: None,
             scratch: None,
+            workdir: None,
         }
     }
 
@@ -212,6 +219,7 @@ fn spawn_and_find<T>(
     kind: Kind,
     bin: &Path,
     args: &[&str],
+    cwd: Option<&Path>,
     log: &Path,
     mut find: impl FnMut(&str) -> Option<T>,
 ) -> Result<(Target, T), String> {
@@ -223,7 +231,11 @@ fn spawn_and_find<T>(
     }
     let log_file =
         std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-    let mut child = Command::new(bin)
+    let mut command = Command::new(bin);
+    if let Some(cwd) = cwd {
+        command.current_dir(cwd);
+    }
+    let mut child = command
         .args(args)
         // The gateway's documented default log level, explicitly, so a RUST_LOG in the caller's
         // environment cannot turn on per-message logging and skew the figures.
@@ -242,6 +254,7 @@ fn spawn_and_find<T>(
         admin: None,
         child: Some(child),
         scratch: None,
+        workdir: None,
     };
     // A thread reads stdout for the whole life of the child: the address now, and afterwards
     // whatever else it prints, so a full pipe can never block it.
@@ -311,6 +324,11 @@ fn spawn_gateway(kind: Kind, bin: &Path, config_text: &str) -> Result<Target, St
         .map_err(|e| format!("cannot write {}: {e}", config_path.display()))?;
     let config_arg = config_path.display().to_string();
     let log = dir.join(format!("gateway-bench-{pid}-{name}.log"));
+    // The working directory, not `--data-dir`: a binary from before the journal has no such flag.
+    let workdir = dir.join(format!("gateway-bench-{pid}-{name}.d"));
+    let _ = std::fs::remove_dir_all(&workdir);
+    std::fs::create_dir_all(&workdir)
+        .map_err(|e| format!("cannot create {}: {e}", workdir.display()))?;
     // The gateway prints the connector URL, then the admin URL; the second line is awaited too,
     // so a caller can read `/metrics` of the gateway it spawned.
     let mut base = None;
@@ -326,6 +344,7 @@ fn spawn_gateway(kind: Kind, bin: &Path, config_text: &str) -> Result<Target, St
             "--admin-listen",
             "127.0.0.1:0",
         ],
+        Some(&workdir),
         &log,
         // `  connectors: ws://127.0.0.1:PORT/v1/connector` (`wss://` with TLS), later
         // `  admin:      http://127.0.0.1:PORT/  (dashboard)  /metrics …`
@@ -348,6 +367,7 @@ fn spawn_gateway(kind: Kind, bin: &Path, config_text: &str) -> Result<Target, St
             target.base = base;
             target.admin = Some(admin);
             target.scratch = Some(config_path);
+            target.workdir = Some(workdir);
             Ok(target)
         }
         // The log stays for the post-mortem; the configuration is ours to regenerate.
@@ -366,6 +386,7 @@ pub fn spawn_baseline(bin: &Path) -> Result<Target, String> {
         Kind::Baseline,
         bin,
         &["--listen", "127.0.0.1:0"],
+        None,
         &log,
         // The first line is the bound address.
         |line| {

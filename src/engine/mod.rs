@@ -20,7 +20,11 @@
 //! only way in is the inbox, the only way out is `try_send` on outboxes.
 
 mod clock;
+mod hold;
+mod journal;
 pub mod observe;
+pub mod records;
+mod recover;
 mod shard;
 
 use std::sync::Arc;
@@ -36,11 +40,14 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use crate::metrics::Metrics;
 use observe::Snapshots;
 use switchboard_config::Config;
 use switchboard_protocol::{ClientMessage, CloseCode, Hello};
 use switchboard_router::AgentStatus;
+use switchboard_tenant::{CoreLimits, TenantCore};
 
 /// Inputs a shard holds before readers must wait.
 pub const INBOX_CAPACITY: usize = 65_536;
@@ -326,7 +333,10 @@ pub struct Engine {
 
 impl Engine {
     /// Starts one thread per shard and gives each its tenants (round robin in config order).
-    pub fn start(config: &Config, metrics: Arc<Metrics>) -> Self {
+    /// With a journal (`journal.fsync` not "off") the tenants are first recovered from it, and
+    /// each shard journals its inputs from then on. Err says why the journal cannot be
+    /// recovered or written: the gateway must not start.
+    pub fn start(config: &Config, metrics: Arc<Metrics>) -> Result<Self, String> {
         let shards = match config.gateway.shards {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
@@ -352,34 +362,36 @@ impl Engine {
             );
             plans[shard].push(tenant.clone());
         }
+        let (cores, place) = cores(config, plans)?;
         let snapshots = Arc::new(Snapshots::new(shards));
         let casualties = Arc::new(Casualties::default());
-        let threads = receivers
-            .into_iter()
-            .zip(plans)
-            .enumerate()
-            .filter_map(|(i, (rx, tenants))| {
-                let gateway = config.gateway.clone();
-                let metrics = Arc::clone(&metrics);
-                let snapshots = Arc::clone(&snapshots);
-                let alarm = Alarm(Arc::clone(&casualties));
-                std::thread::Builder::new()
-                    .name(format!("shard-{i}"))
-                    .spawn(move || {
-                        let _alarm = alarm;
-                        shard::Shard::new(i, tenants, gateway, rx, metrics, snapshots).run()
-                    })
-                    .ok()
-            })
-            .collect();
-        Engine {
+        let mut threads = Vec::with_capacity(shards);
+        for (i, (rx, tenants)) in receivers.into_iter().zip(cores).enumerate() {
+            let journal = place
+                .as_ref()
+                .map(|place| durability(place, i, config, &metrics))
+                .transpose()?;
+            let gateway = config.gateway.clone();
+            let metrics = Arc::clone(&metrics);
+            let snapshots = Arc::clone(&snapshots);
+            let alarm = Alarm(Arc::clone(&casualties));
+            let thread = std::thread::Builder::new()
+                .name(format!("shard-{i}"))
+                .spawn(move || {
+                    let _alarm = alarm;
+                    shard::Shard::new(i, tenants, gateway, rx, metrics, snapshots, journal).run()
+                })
+                .map_err(|e| format!("cannot start shard {i}: {e}"))?;
+            threads.push(thread);
+        }
+        Ok(Engine {
             snapshots,
             inboxes,
             routes,
             threads: Mutex::new(threads),
             next_conn: std::sync::atomic::AtomicU64::new(1),
             casualties,
-        }
+        })
     }
 
     /// A handle that asks the shards to check their routers' invariants.
@@ -459,6 +471,59 @@ impl Engine {
     }
 }
 
+type ShardCores = Vec<Vec<(switchboard_config::TenantConfig, TenantCore<Utf8Bytes>)>>;
+
+/// Each shard's cores: recovered from the journal when there is one, fresh otherwise.
+fn cores(
+    config: &Config,
+    plans: Vec<Vec<switchboard_config::TenantConfig>>,
+) -> Result<(ShardCores, Option<journal::Place>), String> {
+    if !config.journal.enabled() {
+        let limits = CoreLimits::of(&config.gateway);
+        let fresh = plans
+            .into_iter()
+            .map(|plan| {
+                plan.into_iter()
+                    .map(|tenant| {
+                        // A fresh seed per tenant and process: ids never repeat across restarts.
+                        let core = TenantCore::new(&tenant, limits, rand::random());
+                        (tenant, core)
+                    })
+                    .collect()
+            })
+            .collect();
+        return Ok((fresh, None));
+    }
+    let recovered = recover::recover(config, plans)?;
+    let place = journal::Place {
+        generation: recovered.generation,
+        shard: 0,
+        key: recovered.key,
+        fsync: config.journal.fsync,
+        interval: Duration::from_millis(u64::from(config.journal.interval_ms)),
+    };
+    Ok((recovered.shards, Some(place)))
+}
+
+/// Shard `i`'s journal threads and hold-back.
+fn durability(
+    place: &journal::Place,
+    i: usize,
+    config: &Config,
+    metrics: &Metrics,
+) -> Result<hold::Durability, String> {
+    let place = journal::Place {
+        shard: i as u32,
+        ..place.clone()
+    };
+    let threads = journal::Threads::start(place, metrics)?;
+    let every_ms = u64::from(config.journal.snapshot_secs) * 1000;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    Ok(hold::Durability::new(threads, every_ms, now))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,7 +531,8 @@ mod tests {
     fn engine() -> Engine {
         let mut config = Config::embedded();
         config.gateway.shards = 1;
-        Engine::start(&config, Arc::new(Metrics::new()))
+        config.journal.fsync = switchboard_config::FsyncMode::Off;
+        Engine::start(&config, Arc::new(Metrics::new())).unwrap()
     }
 
     #[test]

@@ -17,13 +17,14 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::clock::WallClock;
+use super::hold::{Durability, Held};
 use super::observe::{AgentRow, SessionsView, ShardSnapshot, Snapshots, TenantObserver};
 use super::{AdminQuery, ConversationInfo, Outbox, ShardInput, Violation};
 use crate::metrics::Metrics;
 use switchboard_config::{GatewayConfig, TenantConfig};
 use switchboard_protocol::CloseCode;
 use switchboard_router::{ConversationId, Millis, Role, State};
-use switchboard_tenant::{ConnId, CoreLimits, Identity, Input, Observation, Output, TenantCore};
+use switchboard_tenant::{ConnId, Identity, Input, Observation, Output, TenantCore};
 
 /// Inputs taken per wake-up (one batch, one clock reading) before timers and slow consumers
 /// get a look.
@@ -76,25 +77,26 @@ pub(super) struct Shard {
     answer: Option<Result<(), &'static str>>,
     /// Reused for every core's outputs.
     out: Vec<Output<Utf8Bytes>>,
+    /// The journal, unless `journal.fsync = "off"`: inputs are recorded and outputs held until
+    /// durable.
+    journal: Option<Durability>,
 }
 
 impl Shard {
+    /// A shard over its tenants' cores (fresh or recovered), journalling if `journal` is given.
     pub(super) fn new(
         index: usize,
-        tenants: Vec<TenantConfig>,
+        tenants: Vec<(TenantConfig, TenantCore<Utf8Bytes>)>,
         gateway: GatewayConfig,
         inbox: Receiver<ShardInput>,
         metrics: Arc<Metrics>,
         snapshots: Arc<Snapshots>,
+        journal: Option<Durability>,
     ) -> Self {
         let shard = index.to_string();
-        let limits = CoreLimits::of(&gateway);
         let tenants = tenants
-            .iter()
-            .map(|config| {
-                // A fresh seed per process: session tokens and conversation ids never repeat
-                // across restarts.
-                let core = TenantCore::new(config, limits, rand::random());
+            .into_iter()
+            .map(|(config, core)| {
                 let observer = TenantObserver::new(
                     &metrics,
                     &config.id,
@@ -126,6 +128,7 @@ impl Shard {
             received: None,
             answer: None,
             out: Vec::new(),
+            journal,
         }
     }
 
@@ -138,19 +141,8 @@ impl Shard {
     pub(super) fn run(mut self) {
         let mut batch = Vec::with_capacity(BATCH);
         while !self.stopping {
-            let wait = self.next_wake();
-            match self.inbox.recv_timeout(wait) {
-                Ok(input) => {
-                    batch.push(input);
-                    while batch.len() < BATCH {
-                        match self.inbox.try_recv() {
-                            Ok(input) => batch.push(input),
-                            Err(_) => break,
-                        }
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
+            if !self.take(&mut batch) {
+                break;
             }
             // Read after the batch is taken: every input in it arrived before `now`.
             self.tick();
@@ -170,7 +162,113 @@ impl Shard {
                 self.last_refresh = second;
                 self.refresh(second);
             }
+            if let Some(journal) = &mut self.journal {
+                journal.seal(now);
+            }
         }
+        self.finish();
+    }
+
+    /// Waits for work: a batch of inputs, a frame made durable, or the next deadline. While every
+    /// journal slot is taken it waits for the writer alone. Returns false once every sender of
+    /// the inbox is gone.
+    fn take(&mut self, batch: &mut Vec<ShardInput>) -> bool {
+        let wait = self.next_wake();
+        let Some(journal) = &mut self.journal else {
+            return self.take_inputs(batch, wait);
+        };
+        if journal.full() {
+            let released = journal.wait();
+            self.release(released);
+            return true;
+        }
+        let notices = journal.notices();
+        let inbox = self.inbox.clone();
+        crossbeam_channel::select! {
+            recv(notices) -> notice => {
+                if let (Ok(notice), Some(journal)) = (notice, &mut self.journal) {
+                    let released = journal.on_notice(notice);
+                    self.release(released);
+                }
+                true
+            }
+            recv(inbox) -> input => match input {
+                Ok(input) => {
+                    batch.push(input);
+                    self.take_more(batch);
+                    true
+                }
+                Err(_) => false,
+            },
+            default(wait) => true,
+        }
+    }
+
+    fn take_inputs(&mut self, batch: &mut Vec<ShardInput>, wait: Duration) -> bool {
+        match self.inbox.recv_timeout(wait) {
+            Ok(input) => {
+                batch.push(input);
+                self.take_more(batch);
+                true
+            }
+            Err(RecvTimeoutError::Timeout) => true,
+            Err(RecvTimeoutError::Disconnected) => false,
+        }
+    }
+
+    fn take_more(&self, batch: &mut Vec<ShardInput>) {
+        while batch.len() < BATCH {
+            match self.inbox.try_recv() {
+                Ok(input) => batch.push(input),
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// Carries out the outputs of frames the journal made durable, in order.
+    fn release(&mut self, frames: Vec<Held>) {
+        for held in frames {
+            let frame = held.frame;
+            self.emit(Some(frame), held.outputs);
+            for reply in held.replies {
+                reply();
+            }
+        }
+    }
+
+    /// After the loop: makes everything durable and delivered, then takes the final snapshot
+    /// (a graceful stop; a shard whose inbox closed does the same).
+    fn finish(&mut self) {
+        while let Some(journal) = &mut self.journal {
+            journal.seal(self.now);
+            if journal.idle() {
+                break;
+            }
+            let released = journal.wait();
+            self.release(released);
+        }
+        if self.journal.is_none() {
+            return;
+        }
+        let cores = self.clones();
+        if let Some(mut journal) = self.journal.take() {
+            if let Err(error) = journal.final_snapshot(cores) {
+                tracing::error!(
+                    shard = self.index,
+                    %error,
+                    "the final snapshot failed; the journal still holds everything"
+                );
+            }
+            journal.stop();
+        }
+    }
+
+    /// A clone of every core with its state hash, in tenant order.
+    fn clones(&self) -> Vec<(switchboard_tenant::CoreSnapshot<Utf8Bytes>, u64)> {
+        self.tenants
+            .iter()
+            .map(|t| (t.core.snapshot(), t.core.state_hash()))
+            .collect()
     }
 
     /// Gives `input` to every tenant whose core `wants` it.
@@ -286,67 +384,127 @@ impl Shard {
 
     fn detach(&mut self, t: usize, conn: ConnId) {
         self.apply(t, Input::Detach { conn });
-        self.conns.remove(&conn);
-        self.behind.remove(&conn);
+        self.forget(conn);
     }
 
-    /// Applies one input to a tenant's core at the batch's time and carries out its outputs.
+    /// Applies one input to a tenant's core at the batch's time. Its outputs are carried out at
+    /// once, or, with a journal, recorded and held until the input is durable (observations for
+    /// metrics are counted at once either way).
     fn apply(&mut self, t: usize, input: Input) {
         let Some(tenant) = self.tenants.get_mut(t) else {
             return;
         };
+        if let Some(journal) = &mut self.journal {
+            journal.record(t, self.now, &input);
+        }
         let started = Instant::now();
         let mut out = std::mem::take(&mut self.out);
         tenant.core.apply(self.now, input, &mut out);
         let elapsed = started.elapsed().as_secs_f64();
         // The histogram is per router command (its count follows
         // switchboard_router_commands_total): an input that applied several shares its time.
-        let commands = self.emit(t, &mut out);
+        let commands = if self.journal.is_some() {
+            self.hold(t, &mut out)
+        } else {
+            self.emit(None, out.drain(..).map(|output| (t, output)))
+        };
         for _ in 0..commands {
             self.apply_time.observe(elapsed / commands as f64);
         }
         self.out = out;
     }
 
-    /// Carries out a core's outputs in order; returns how many router commands they report.
-    /// A connection that cannot take a numbered frame or an ack is reported back to the core
-    /// afterwards, and gets nothing more numbered from this batch of outputs.
-    fn emit(&mut self, t: usize, out: &mut Vec<Output<Utf8Bytes>>) -> usize {
+    /// Counts a core's observations now and holds the rest of its outputs for the forming
+    /// frame; returns how many router commands they report.
+    fn hold(&mut self, t: usize, out: &mut Vec<Output<Utf8Bytes>>) -> usize {
         let mut commands = 0;
-        let mut stalls: Vec<Input> = Vec::new();
         for output in out.drain(..) {
             match output {
-                Output::Send { conn, seq, frame } => self.send(conn, seq, frame, &mut stalls),
+                Output::Observe(observation) => commands += self.observe(t, observation),
+                Output::StatusSet(answer) => self.answer = Some(answer),
+                output => {
+                    if let Some(journal) = &mut self.journal {
+                        journal.hold(t, output);
+                    }
+                }
+            }
+        }
+        commands
+    }
+
+    /// Carries out outputs in order (those of journal frame `frame`, if held); returns how many
+    /// router commands they report. A connection that cannot take a numbered frame or an ack is
+    /// reported back to its core afterwards, and gets nothing more numbered from these outputs.
+    fn emit(
+        &mut self,
+        frame: Option<u64>,
+        outputs: impl IntoIterator<Item = (usize, Output<Utf8Bytes>)>,
+    ) -> usize {
+        let mut commands = 0;
+        let mut stalls: Vec<(usize, Input)> = Vec::new();
+        for (t, output) in outputs {
+            match output {
+                Output::Send {
+                    conn,
+                    seq,
+                    frame: text,
+                } => {
+                    if !self.superseded(conn, frame) {
+                        self.send(t, conn, seq, text, &mut stalls);
+                    }
+                }
                 Output::Ack { conn, seq, frame } => {
                     let full = self
                         .conns
                         .get(&conn)
                         .is_some_and(|c| c.outbox.frames.try_send(frame).is_err());
                     if full {
-                        stalls.push(Input::AckStalled { conn, seq });
+                        stalls.push((t, Input::AckStalled { conn, seq }));
                     }
                 }
                 Output::Direct { conn, frame } => self.send_direct(conn, frame),
                 Output::Close { conn, code } => self.close(conn, code),
-                Output::Released { conn } => {
-                    self.conns.remove(&conn);
-                    self.behind.remove(&conn);
-                }
+                Output::Released { conn } => self.forget(conn),
                 Output::Observe(observation) => commands += self.observe(t, observation),
                 Output::StatusSet(answer) => self.answer = Some(answer),
             }
         }
-        for stall in stalls {
+        for (t, stall) in stalls {
             self.stalled(t, stall);
         }
         commands
     }
 
+    /// Whether a held numbered frame was produced before its core learned the connection had
+    /// stalled: the core resends it from the replay buffer, in order, when the connection drains.
+    fn superseded(&mut self, conn: ConnId, frame: Option<u64>) -> bool {
+        match (&mut self.journal, frame) {
+            (Some(journal), Some(frame)) => journal.superseded(conn, frame),
+            _ => false,
+        }
+    }
+
+    /// Drops the shard's handle on a connection its core no longer knows.
+    fn forget(&mut self, conn: ConnId) {
+        self.conns.remove(&conn);
+        self.behind.remove(&conn);
+        if let Some(journal) = &mut self.journal {
+            journal.forget(conn);
+        }
+    }
+
     /// Hands a numbered frame to its connection's outbox.
-    fn send(&mut self, conn: ConnId, seq: u64, frame: Utf8Bytes, stalls: &mut Vec<Input>) {
+    fn send(
+        &mut self,
+        t: usize,
+        conn: ConnId,
+        seq: u64,
+        frame: Utf8Bytes,
+        stalls: &mut Vec<(usize, Input)>,
+    ) {
         let stalled = stalls
             .iter()
-            .any(|s| matches!(s, Input::Stalled { conn: c, .. } if *c == conn));
+            .any(|(_, s)| matches!(s, Input::Stalled { conn: c, .. } if *c == conn));
         if stalled {
             return;
         }
@@ -354,7 +512,7 @@ impl Shard {
         // in the replay buffer like any other.
         if let Some(c) = self.conns.get(&conn) {
             if let Err(TrySendError::Full(_)) = c.outbox.frames.try_send(frame) {
-                stalls.push(Input::Stalled { conn, seq });
+                stalls.push((t, Input::Stalled { conn, seq }));
             }
         }
     }
@@ -497,7 +655,15 @@ impl Shard {
                     .answer
                     .take()
                     .unwrap_or(Err("no such agent is logged in"));
-                let _ = reply.send(answer);
+                // An answer is a promise too: with a journal it waits for its input.
+                match &mut self.journal {
+                    Some(journal) => journal.reply(Box::new(move || {
+                        let _ = reply.send(answer);
+                    })),
+                    None => {
+                        let _ = reply.send(answer);
+                    }
+                }
             }
         }
     }
@@ -527,6 +693,31 @@ impl Shard {
             snapshot.agents.extend(agent_rows(core));
         }
         self.snapshots.publish(self.index, snapshot);
+        self.snapshot_if_due();
+    }
+
+    /// Every `journal.snapshot_secs`: clones every core here (cheap: frames are shared) and
+    /// leaves serialising and writing to the snapshot thread.
+    fn snapshot_if_due(&mut self) {
+        let now = self.now;
+        // The clones must cover exactly the frames sealed so far: seal what is forming first.
+        let due = self.journal.as_mut().is_some_and(|journal| {
+            journal.seal(now);
+            journal.snapshot_due(now)
+        });
+        if !due {
+            return;
+        }
+        let cores = self.clones();
+        if let Some(journal) = &mut self.journal {
+            if !journal.snapshot(now, cores) {
+                let shard = self.index.to_string();
+                self.metrics
+                    .snapshots
+                    .with_label_values(&[&shard, "skipped"])
+                    .inc();
+            }
+        }
     }
 }
 

@@ -173,6 +173,14 @@ pub fn reload(shared: &Shared) -> Result<ReloadOutcome, String> {
             .restart_required
             .push("gateway (listeners, limits, timeouts)".into());
     }
+    // `dir` is left out: `serve --data-dir` overrides it, and a reload re-reads only the file.
+    let journal = |c: &Config| switchboard_config::JournalConfig {
+        dir: std::path::PathBuf::new(),
+        ..c.journal.clone()
+    };
+    if journal(&fresh) != journal(&current) {
+        outcome.restart_required.push("journal".into());
+    }
     let tls_on = |c: &Config| (c.gateway.tls.is_some(), c.gateway.admin_tls.is_some());
     if tls_on(&fresh) != tls_on(&current) {
         outcome
@@ -271,12 +279,15 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let tls = Tls::load(&config.gateway)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    run_with_reload(config, None, tls, listeners, stop).await
+    run_with_reload(config, None, tls, listeners, stop, || {}).await
 }
 
 /// [`run`] with certificates already loaded (`switchboard serve` loads them before it binds),
 /// reloading reloadable settings and the certificates from `config_path` on SIGHUP and
 /// `POST /api/v1/reload`.
+///
+/// `announce` is called once the journal is recovered and the shards run, before the first
+/// connection is accepted (`switchboard serve` prints its addresses then).
 ///
 /// A shard thread that panics stops the gateway at once (as SIGINT would): the result is then
 /// an error naming the shard and its panic message, and `switchboard serve` exits 1.
@@ -286,8 +297,9 @@ pub async fn run_with_reload(
     tls: Tls,
     listeners: Listeners,
     stop: impl Future<Output = Stop>,
+    announce: impl FnOnce(),
 ) -> std::io::Result<()> {
-    serve(config, config_path, tls, listeners, stop, |_| {}).await
+    serve(config, config_path, tls, listeners, stop, |_| announce()).await
 }
 
 /// [`run_with_reload`], handing `probe` the engine's [`Probe`] once the shards run: how the
@@ -316,7 +328,7 @@ async fn serve(
     started: impl FnOnce(&Engine),
 ) -> std::io::Result<()> {
     let metrics = Arc::new(Metrics::new());
-    let engine = Engine::start(&config, Arc::clone(&metrics));
+    let engine = Engine::start(&config, Arc::clone(&metrics)).map_err(std::io::Error::other)?;
     started(&engine);
     let gateway = &config.gateway;
     let descriptors = limits::descriptor_limit();

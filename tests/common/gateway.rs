@@ -85,7 +85,12 @@ impl Server {
         Self::spawn(config, Some(path)).await
     }
 
-    async fn spawn(config: Config, path: Option<&Path>) -> Server {
+    async fn spawn(mut config: Config, path: Option<&Path>) -> Server {
+        // Every test gateway journals, as a deployed one does (so every test also exercises the
+        // hold-back of outputs until durable), each into a directory of its own.
+        if config.journal.enabled() && config.journal.dir.is_relative() {
+            config.journal.dir = super::process::scratch_dir("journal");
+        }
         let tls = Tls::load(&config.gateway).expect("the certificates load");
         let public = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -280,7 +285,7 @@ impl Server {
 }
 
 /// An HTTP/1.1 request for the admin listener, with the token as a bearer header when given.
-fn admin_request_text(method: &str, path: &str, token: Option<&str>, body: &str) -> String {
+pub fn admin_request_text(method: &str, path: &str, token: Option<&str>, body: &str) -> String {
     let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     format!(
         "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",

@@ -2,4 +2,5 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod gateway;
+pub mod process;
 pub mod tls;

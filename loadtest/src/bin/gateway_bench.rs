@@ -93,6 +93,12 @@ struct RunArgs {
     /// checkout.
     #[arg(long, value_name = "FILE", help_heading = "What to run")]
     config_base: Option<PathBuf>,
+    /// The spawned Switchboard's `journal.fsync`: batch (its default: every frame fdatasynced
+    /// before its outputs leave), interval, or off. Default: as the configuration says. Each
+    /// spawned gateway journals into a fresh working directory of its own.
+    #[arg(long, value_name = "MODE", help_heading = "What to run",
+        value_parser = ["batch", "interval", "off"])]
+    journal: Option<String>,
     /// PEM certificate every wss:// connection is verified against (a CA, or the server's
     /// self-signed certificate for 127.0.0.1); with --spawn switchboard-tls also the
     /// certificate that target serves.
@@ -189,6 +195,7 @@ struct Args {
     switchboard_bin: PathBuf,
     baseline_bin: PathBuf,
     config_base: Option<String>,
+    journal: Option<String>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     json: Option<PathBuf>,
@@ -271,6 +278,7 @@ fn settings(cli: RunArgs) -> Result<Args, String> {
             .baseline_bin
             .unwrap_or_else(|| target::sibling_binary("relay-baseline")),
         config_base: cli.config_base.as_ref().map(read).transpose()?,
+        journal: cli.journal,
         tls_cert: cli.tls_cert,
         tls_key: cli.tls_key,
         json: cli.json,
@@ -431,6 +439,21 @@ fn print_config(connectors: Option<usize>, config_base: Option<PathBuf>) -> Exit
     }
 }
 
+/// The bench configuration with `journal.fsync = mode`, when a mode is asked for.
+fn journalled(
+    text: String,
+    config: switchboard_config::Config,
+    mode: Option<&str>,
+) -> Result<(String, switchboard_config::Config), String> {
+    let Some(mode) = mode else {
+        return Ok((text, config));
+    };
+    let text = target::overlay_toml(&text, &format!("[journal]\nfsync = \"{mode}\"\n"))?;
+    let config = switchboard_config::Config::from_toml_str(&text)
+        .map_err(|e| format!("the bench configuration with --journal {mode} is invalid: {e}"))?;
+    Ok((text, config))
+}
+
 fn log(line: &str) {
     eprintln!("[gateway-bench] {line}");
 }
@@ -455,13 +478,17 @@ async fn run(args: &Args) -> Report {
     };
     // Enough connector identities for the idle mode's connections as well as the active ones.
     let identities = (o.connectors + o.background).max(o.idle + o.idle_warm);
-    let (config_text, config) = match bench_config(args.config_base.as_deref(), identities) {
+    let (config_text, config) = match bench_config(args.config_base.as_deref(), identities)
+        .and_then(|(text, config)| journalled(text, config, args.journal.as_deref()))
+    {
         Ok(c) => c,
         Err(e) => {
             report.failures.push(e);
             return report;
         }
     };
+    report.meta["journal_fsync"] =
+        serde_json::json!(format!("{:?}", config.journal.fsync).to_lowercase());
     let spawn = |kind: Kind| -> Result<Target, String> {
         if let Some(url) = &args.target {
             return Ok(Target::external(args.target_kind, url, args.target_pid));

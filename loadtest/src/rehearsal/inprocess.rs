@@ -28,11 +28,22 @@ pub struct InProcess {
     stop: Option<oneshot::Sender<Stop>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     patience: Duration,
+    /// Where it journals (a fresh directory of its own, removed when it is dropped), if it does.
+    data: Option<std::path::PathBuf>,
 }
 
 impl InProcess {
     /// Starts a gateway with `config`.
-    pub fn start(config: Config) -> Result<InProcess, String> {
+    pub fn start(mut config: Config) -> Result<InProcess, String> {
+        // A rehearsal journals as a deployed gateway does, but never into the caller's `./data`:
+        // a second run would recover the first one's floor.
+        let data = (config.journal.enabled() && config.journal.dir.is_relative()).then(|| {
+            std::env::temp_dir().join(format!("switchboard-rehearsal-{}", std::process::id()))
+        });
+        if let Some(dir) = &data {
+            let _ = std::fs::remove_dir_all(dir);
+            config.journal.dir = dir.clone();
+        }
         let bind = || {
             let listener = std::net::TcpListener::bind("127.0.0.1:0")
                 .map_err(|e| format!("cannot bind 127.0.0.1:0: {e}"))?;
@@ -74,6 +85,7 @@ impl InProcess {
             stop: Some(stop),
             task: Some(task),
             patience,
+            data,
         })
     }
 
@@ -102,6 +114,9 @@ impl Drop for InProcess {
         // Not `drop(runtime)`: that blocks, which a runtime refuses inside another's task.
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
+        }
+        if let Some(dir) = self.data.take() {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }

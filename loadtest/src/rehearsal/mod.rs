@@ -398,8 +398,8 @@ impl Rehearsal {
         ))
     }
 
-    /// Waits for the plan's end ([`Rehearsal::watch`]) while `crash` kills and restarts the
-    /// gateway; a kill that fails ends the wait.
+    /// Waits for the plan's end ([`Rehearsal::watch`]) and for `crash` to have killed and
+    /// restarted the gateway at each of its times.
     async fn run_plan(
         &self,
         shared: &Shared,
@@ -410,10 +410,10 @@ impl Rehearsal {
             self.watch(shared, t0).await;
             return Ok(());
         };
-        tokio::select! {
-            () = self.watch(shared, t0) => Ok(()),
-            Err(e) = crash.run(shared, t0) => Err(e),
-        }
+        // Both to the end: the plan may finish early, and a kill still due must still happen
+        // (kill times are validated to fall within the plan).
+        let ((), crashed) = tokio::join!(self.watch(shared, t0), crash.run(shared, t0));
+        crashed
     }
 
     /// A token for an agent or bot of the scenario's tenant.
