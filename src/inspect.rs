@@ -21,10 +21,30 @@ const VOCABULARY: &[&str] = &[
     "protocol", "client",
 ];
 
-/// Checks every segment and snapshot; the report, and whether all is well.
+/// Checks every segment and snapshot; the report (with the tenants the current generation
+/// holds), and whether all is well.
 pub fn verify(dir: &Path, key: Option<&Key>) -> Result<(String, bool), String> {
     let report = switchboard_journal::verify(dir, key).map_err(|e| e.to_string())?;
-    Ok((report.to_string(), report.is_healthy()))
+    let mut text = report.to_string();
+    if let Some(tenants) = tenants(dir) {
+        text.push_str(&format!(
+            "tenants: {} ({})\n",
+            tenants.len(),
+            tenants.join(", ")
+        ));
+    }
+    Ok((text, report.is_healthy()))
+}
+
+/// The tenant ids the current generation's recipe names.
+fn tenants(dir: &Path) -> Option<Vec<String>> {
+    let generation = Store::open(dir).ok()?.current().ok()??;
+    let recipe: Value = serde_json::from_str(&generation.config_text().ok()?).ok()?;
+    let ids = recipe.get("tenants")?.as_array()?.iter();
+    Some(
+        ids.filter_map(|t| Some(t.get("id")?.as_str()?.to_string()))
+            .collect(),
+    )
 }
 
 /// Prints every record of the current generation, masked.

@@ -192,6 +192,23 @@ async fn a_kill_9_loses_no_acknowledged_message_and_nobody_loses_their_place() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_fsync_interval_a_kill_9_loses_nothing_either() {
+    // "interval" releases a frame's outputs once it is written, and syncs every interval_ms:
+    // the kernel holds what a killed process wrote.
+    let data = scratch_dir("interval");
+    let config = data.with_extension("toml");
+    let text = EMBEDDED_TOML.replace("fsync = \"batch\"", "fsync = \"interval\"");
+    std::fs::write(&config, text).expect("config written");
+    let args = ["--config", config.to_str().unwrap_or("")];
+    let first = Process::start(&data, &args);
+    let (_connector, _agent, before) = busy_floor(&first).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    first.kill();
+    let second = Process::start(&data, &args);
+    everyone_resumes(&second, &before).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deploy_by_sigterm_closes_with_1001_and_everyone_resumes_after_it() {
     let data = scratch_dir("deploy");
     let first = Process::start(&data, &[]);
@@ -256,7 +273,10 @@ async fn damage_before_the_tail_stops_startup_naming_the_segment_unless_truncati
     journal_with_traffic(&data).await;
     let (healthy, report) = verify(&data);
     assert!(healthy, "{report}");
-    assert!(report.contains("frames"), "{report}");
+    assert!(
+        report.contains("frames") && report.contains("tenants: 1 (default)"),
+        "{report}"
+    );
     let segment = flip_a_bit_in_the_first_frame(&data);
     let name = segment
         .file_name()
