@@ -26,6 +26,9 @@ const VOCABULARY: &[&str] = &[
 pub fn verify(dir: &Path, key: Option<&Key>) -> Result<(String, bool), String> {
     let report = switchboard_journal::verify(dir, key).map_err(|e| e.to_string())?;
     let mut text = report.to_string();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
     if let Some(tenants) = tenants(dir) {
         text.push_str(&format!(
             "tenants: {} ({})\n",

@@ -106,9 +106,10 @@ async fn out_of_descriptors_the_admin_listener_answers_and_the_gateway_recovers(
     let config = scratch.write("switchboard.toml", &text);
     let mut child = Running(Command::new("sh")
         .arg("-c")
-        .arg(r#"ulimit -n 64 && exec "$0" serve --config "$1" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0"#)
+        .arg(r#"ulimit -n 64 && exec "$0" serve --config "$1" --data-dir "$2" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0"#)
         .arg(env!("CARGO_BIN_EXE_switchboard"))
         .arg(&config)
+        .arg(config.with_extension("data"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
